@@ -1,0 +1,1 @@
+//! Inventory service: seat maps and stock, atomic holds that never oversell.

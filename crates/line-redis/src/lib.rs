@@ -1,0 +1,1 @@
+//! The waiting line's store on Redis or Redis Cluster.

@@ -1,0 +1,1 @@
+//! Payment service: payment intents with idempotency keys and a sandbox provider.

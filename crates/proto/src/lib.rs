@@ -1,0 +1,1 @@
+//! gRPC contracts between reservation and the inventory and payment services.

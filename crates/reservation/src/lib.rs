@@ -1,0 +1,1 @@
+//! Reservation service: holds, orders and the checkout saga.

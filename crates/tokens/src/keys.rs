@@ -1,0 +1,293 @@
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::TokenError;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const VERSION: &str = "bw1";
+const LINE_KIND: &str = "l";
+const ACCESS_KIND: &str = "a";
+/// 128 bits of MAC are plenty against forgery and keep tokens short.
+const MAC_BYTES: usize = 16;
+
+/// A buyer's place in an event's line, as proven by a line token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineToken {
+    /// The event the place belongs to.
+    pub event: String,
+    /// The queue number handed out at join.
+    pub number: u64,
+    /// When the buyer joined, in Unix milliseconds.
+    pub issued_at_ms: u64,
+}
+
+/// An admitted buyer's pass to the ticketing backend of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// The event the buyer was admitted to.
+    pub event: String,
+    /// The buyer's queue number; it is also the buyer's identity within the event.
+    pub number: u64,
+    /// When the pass stops being valid, in Unix milliseconds.
+    pub expires_at_ms: u64,
+}
+
+/// The secret that signs and verifies tokens; every gateway of a deployment shares it.
+#[derive(Clone)]
+pub struct TokenKeys {
+    mac: HmacSha256,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKeys(<secret>)")
+    }
+}
+
+impl TokenKeys {
+    /// Keys from a shared secret (at least 16 bytes of entropy is expected).
+    pub fn new(secret: &[u8]) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mac = HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+        Self { mac }
+    }
+
+    /// A fresh random secret, base64url-encoded, for deployments that did not set one.
+    pub fn generate_secret() -> String {
+        let bytes: [u8; 32] = rand::random();
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Derives a per-purpose 64-bit seed from the secret (for example, an event's lottery).
+    pub fn derive_seed(&self, purpose: &str) -> u64 {
+        let mut mac = self.mac.clone();
+        mac.update(b"seed:");
+        mac.update(purpose.as_bytes());
+        let out = mac.finalize().into_bytes();
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&out[..8]);
+        u64::from_le_bytes(seed)
+    }
+
+    /// Signs a line token.
+    pub fn sign_line(&self, token: &LineToken) -> String {
+        self.sign(LINE_KIND, &token.event, token.number, token.issued_at_ms)
+    }
+
+    /// Signs an access token.
+    pub fn sign_access(&self, token: &AccessToken) -> String {
+        self.sign(ACCESS_KIND, &token.event, token.number, token.expires_at_ms)
+    }
+
+    /// Checks a line token and that it belongs to `event`.
+    pub fn verify_line(&self, token: &str, event: &str) -> Result<LineToken, TokenError> {
+        let fields = self.verify(token, LINE_KIND)?;
+        if fields.event != event {
+            return Err(TokenError::WrongEvent);
+        }
+        Ok(LineToken {
+            event: fields.event.to_owned(),
+            number: fields.number,
+            issued_at_ms: fields.millis,
+        })
+    }
+
+    /// Checks an access token, that it has not expired at `now_ms`, and, when `event` is
+    /// given, that it belongs to that event.
+    pub fn verify_access(
+        &self,
+        token: &str,
+        event: Option<&str>,
+        now_ms: u64,
+    ) -> Result<AccessToken, TokenError> {
+        let fields = self.verify(token, ACCESS_KIND)?;
+        if event.is_some_and(|event| event != fields.event) {
+            return Err(TokenError::WrongEvent);
+        }
+        if fields.millis <= now_ms {
+            return Err(TokenError::Expired);
+        }
+        Ok(AccessToken {
+            event: fields.event.to_owned(),
+            number: fields.number,
+            expires_at_ms: fields.millis,
+        })
+    }
+
+    fn sign(&self, kind: &str, event: &str, number: u64, millis: u64) -> String {
+        let body = format!("{VERSION}.{kind}.{event}.{number}.{millis}");
+        let mut mac = self.mac.clone();
+        mac.update(body.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut token = body;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&tag[..MAC_BYTES], &mut token);
+        token
+    }
+
+    fn verify<'a>(&self, token: &'a str, kind: &str) -> Result<Fields<'a>, TokenError> {
+        let (body, tag) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let mut tag_bytes = [0u8; MAC_BYTES];
+        match URL_SAFE_NO_PAD.decode_slice(tag, &mut tag_bytes) {
+            Ok(MAC_BYTES) => {}
+            _ => return Err(TokenError::Malformed),
+        }
+        let fields = Fields::parse(body)?;
+        let mut mac = self.mac.clone();
+        mac.update(body.as_bytes());
+        mac.verify_truncated_left(&tag_bytes)
+            .map_err(|_| TokenError::BadSignature)?;
+        if fields.kind != kind {
+            return Err(TokenError::WrongKind);
+        }
+        Ok(fields)
+    }
+}
+
+/// The signed fields of a token, borrowed from its text.
+struct Fields<'a> {
+    kind: &'a str,
+    event: &'a str,
+    number: u64,
+    millis: u64,
+}
+
+impl<'a> Fields<'a> {
+    fn parse(body: &'a str) -> Result<Self, TokenError> {
+        let mut parts = body.split('.');
+        let mut next = || parts.next().ok_or(TokenError::Malformed);
+        if next()? != VERSION {
+            return Err(TokenError::Malformed);
+        }
+        let kind = next()?;
+        let event = next()?;
+        let number = parse_number(next()?)?;
+        let millis = parse_number(next()?)?;
+        if parts.next().is_some() || event.is_empty() {
+            return Err(TokenError::Malformed);
+        }
+        Ok(Self {
+            kind,
+            event,
+            number,
+            millis,
+        })
+    }
+}
+
+fn parse_number(text: &str) -> Result<u64, TokenError> {
+    // Only canonical decimal: a second spelling of the same token would let a client
+    // replay a used token under a different text.
+    if text.is_empty() || text.len() > 20 || (text.len() > 1 && text.starts_with('0')) {
+        return Err(TokenError::Malformed);
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TokenError::Malformed);
+    }
+    text.parse().map_err(|_| TokenError::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(b"test secret of enough length")
+    }
+
+    fn line(event: &str, number: u64) -> LineToken {
+        LineToken {
+            event: event.into(),
+            number,
+            issued_at_ms: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn line_token_round_trips_for_its_event() {
+        let token = keys().sign_line(&line("demo", 42));
+        assert_eq!(keys().verify_line(&token, "demo"), Ok(line("demo", 42)));
+    }
+
+    #[test]
+    fn line_token_is_refused_for_another_event() {
+        let token = keys().sign_line(&line("demo", 42));
+        assert_eq!(keys().verify_line(&token, "other"), Err(TokenError::WrongEvent));
+    }
+
+    #[test]
+    fn token_signed_with_another_secret_is_forged() {
+        let token = TokenKeys::new(b"attacker").sign_line(&line("demo", 1));
+        assert_eq!(keys().verify_line(&token, "demo"), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn tampered_number_is_refused() {
+        let token = keys().sign_line(&line("demo", 42));
+        let tampered = token.replacen(".42.", ".1.", 1);
+        assert_eq!(keys().verify_line(&tampered, "demo"), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn non_canonical_number_is_malformed() {
+        let token = keys().sign_line(&line("demo", 42));
+        let padded = token.replacen(".42.", ".042.", 1);
+        assert_eq!(keys().verify_line(&padded, "demo"), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn line_token_is_not_an_access_token() {
+        let token = keys().sign_line(&line("demo", 42));
+        assert_eq!(
+            keys().verify_access(&token, Some("demo"), 0),
+            Err(TokenError::WrongKind)
+        );
+    }
+
+    #[test]
+    fn access_token_expires() {
+        let access = AccessToken {
+            event: "demo".into(),
+            number: 7,
+            expires_at_ms: 1_000,
+        };
+        let token = keys().sign_access(&access);
+        assert_eq!(keys().verify_access(&token, Some("demo"), 999), Ok(access));
+        assert_eq!(
+            keys().verify_access(&token, Some("demo"), 1_000),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            keys().verify_access(&token, Some("else"), 0),
+            Err(TokenError::WrongEvent)
+        );
+    }
+
+    #[test]
+    fn seeds_differ_by_purpose_and_secret() {
+        assert_ne!(keys().derive_seed("a"), keys().derive_seed("b"));
+        assert_ne!(keys().derive_seed("a"), TokenKeys::new(b"x").derive_seed("a"));
+        assert_eq!(keys().derive_seed("a"), keys().derive_seed("a"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_verifies(text in ".{0,80}") {
+            prop_assert!(keys().verify_line(&text, "demo").is_err());
+        }
+
+        #[test]
+        fn any_single_character_change_is_refused(number in any::<u64>(), at in 0usize..60, c in "[a-zA-Z0-9._-]") {
+            let token = keys().sign_line(&line("demo", number));
+            let at = at % token.len();
+            let mut changed = token.clone();
+            changed.replace_range(at..at + 1, &c);
+            prop_assume!(changed != token);
+            prop_assert!(keys().verify_line(&changed, "demo").is_err());
+        }
+    }
+}

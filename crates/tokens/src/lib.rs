@@ -1,0 +1,16 @@
+//! Signed tokens that carry a buyer's place in line and their admission.
+//!
+//! A *line token* is issued by `join` and names the event, the queue number and the
+//! time of joining; it is the buyer's proof of their place, also after the line's store
+//! lost its state. An *access token* is issued by `enter` and lets the buyer through to
+//! the ticketing backend for one event until it expires.
+//!
+//! Format: `bw1.<kind>.<event>.<number>.<millis>.<mac>` where `mac` is the first 128 bits
+//! of HMAC-SHA256 over everything before it, base64url without padding. The fields stay
+//! readable so operators can read a token in a log line; only the MAC is secret-bound.
+
+mod error;
+mod keys;
+
+pub use error::TokenError;
+pub use keys::{AccessToken, LineToken, TokenKeys};
