@@ -48,7 +48,9 @@ where
     figment = figment
         .merge(Env::prefixed("BREAKWATER_").split("__").only(&known))
         .merge(Serialized::defaults(flags));
-    figment.extract().map_err(|error| ConfigError(describe(&error)))
+    figment
+        .extract()
+        .map_err(|error| ConfigError(describe(&error)))
 }
 
 fn top_level_keys(value: &impl Serialize) -> Vec<String> {

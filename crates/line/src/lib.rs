@@ -1,1 +1,22 @@
-//! The waiting line's domain: queue numbers, ordering, positions, admission pacing, lottery. No I/O.
+//! The waiting line's domain: queue numbers, line order, positions, admission pacing and
+//! the opening lottery. Knows nothing of HTTP or storage.
+
+mod advice;
+mod bitset;
+mod change;
+mod clock;
+mod event;
+mod lottery;
+mod pacing;
+mod rank;
+mod replica;
+
+pub use advice::{Advice, advise};
+pub use bitset::Bitset;
+pub use change::{LineChange, LineImage};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use event::{EventId, EventState, InvalidSetting, LineSettings};
+pub use lottery::Lottery;
+pub use pacing::Gcra;
+pub use rank::RankIndex;
+pub use replica::{LineCounts, LineReplica, Standing};

@@ -216,27 +216,39 @@ mod tests {
     #[test]
     fn line_token_is_refused_for_another_event() {
         let token = keys().sign_line(&line("demo", 42));
-        assert_eq!(keys().verify_line(&token, "other"), Err(TokenError::WrongEvent));
+        assert_eq!(
+            keys().verify_line(&token, "other"),
+            Err(TokenError::WrongEvent)
+        );
     }
 
     #[test]
     fn token_signed_with_another_secret_is_forged() {
         let token = TokenKeys::new(b"attacker").sign_line(&line("demo", 1));
-        assert_eq!(keys().verify_line(&token, "demo"), Err(TokenError::BadSignature));
+        assert_eq!(
+            keys().verify_line(&token, "demo"),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
     fn tampered_number_is_refused() {
         let token = keys().sign_line(&line("demo", 42));
         let tampered = token.replacen(".42.", ".1.", 1);
-        assert_eq!(keys().verify_line(&tampered, "demo"), Err(TokenError::BadSignature));
+        assert_eq!(
+            keys().verify_line(&tampered, "demo"),
+            Err(TokenError::BadSignature)
+        );
     }
 
     #[test]
     fn non_canonical_number_is_malformed() {
         let token = keys().sign_line(&line("demo", 42));
         let padded = token.replacen(".42.", ".042.", 1);
-        assert_eq!(keys().verify_line(&padded, "demo"), Err(TokenError::Malformed));
+        assert_eq!(
+            keys().verify_line(&padded, "demo"),
+            Err(TokenError::Malformed)
+        );
     }
 
     #[test]
@@ -270,7 +282,10 @@ mod tests {
     #[test]
     fn seeds_differ_by_purpose_and_secret() {
         assert_ne!(keys().derive_seed("a"), keys().derive_seed("b"));
-        assert_ne!(keys().derive_seed("a"), TokenKeys::new(b"x").derive_seed("a"));
+        assert_ne!(
+            keys().derive_seed("a"),
+            TokenKeys::new(b"x").derive_seed("a")
+        );
         assert_eq!(keys().derive_seed("a"), keys().derive_seed("a"));
     }
 

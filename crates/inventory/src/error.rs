@@ -1,0 +1,38 @@
+//! Inventory's typed errors.
+
+/// Why an inventory operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No event with that id has a venue.
+    #[error("event not found")]
+    EventNotFound,
+    /// The venue differs and something was already held or sold, so it cannot change.
+    #[error("the venue cannot change once seats were held or sold")]
+    VenueLocked,
+    /// Commit of a hold that is not pinned (expired, released or unknown).
+    #[error("hold {0} is not pinned")]
+    NotPinned(String),
+    /// Release of a hold whose seats are sold.
+    #[error("hold {0} is sold and cannot be released")]
+    AlreadySold(String),
+    /// A request that makes no sense (validated before touching the database).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether retrying the whole transaction may succeed (PostgreSQL deadlock or
+    /// serialization failure, SQLite busy).
+    pub fn is_transient(&self) -> bool {
+        let Self::Database(error) = self else {
+            return false;
+        };
+        error
+            .as_database_error()
+            .and_then(|error| error.code())
+            .is_some_and(|code| matches!(&*code, "40001" | "40P01" | "5" | "6"))
+    }
+}

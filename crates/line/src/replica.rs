@@ -1,0 +1,303 @@
+//! A gateway's in-memory copy of one line, answering status polls without the store.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::{Bitset, LineChange, LineImage, LineSettings, Lottery, RankIndex};
+
+/// Where one buyer stands, as far as this replica knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// In line. `position` is 1-based among buyers still waiting (1 = next); it is `None`
+    /// before the sale opens, when the lottery has not placed anyone yet.
+    Waiting {
+        /// 1-based place among those still waiting.
+        position: Option<u64>,
+        /// The store lost this number (a restart or flush); it must be reinstated from
+        /// the buyer's token.
+        recovering: bool,
+    },
+    /// Admitted: may enter until the deadline.
+    Ready {
+        /// Claim deadline, Unix ms.
+        enter_by_ms: u64,
+    },
+    /// Entered the sale.
+    Entered,
+    /// Left, dropped out, or let the claim window pass.
+    Expired,
+}
+
+/// Head counts of a line, for statistics and pacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineCounts {
+    /// Buyers waiting (pre-queue included).
+    pub waiting: u64,
+    /// Admitted buyers whose claim window is still open.
+    pub ready: u64,
+    /// Entered buyers whose session still holds a slot.
+    pub entered: u64,
+    /// How many were ever admitted.
+    pub admitted_total: u64,
+    /// How many ever entered.
+    pub entered_total: u64,
+}
+
+/// The in-memory view of one line, fed by the store's change log.
+///
+/// Answers a buyer's standing and position in O(log n) with no I/O; everything here is
+/// derived from a [`LineImage`] plus the changes applied since.
+#[derive(Debug, Clone)]
+pub struct LineReplica {
+    settings: LineSettings,
+    lottery: Lottery,
+    seq: u64,
+    base: u64,
+    opened: Option<u64>,
+    /// Waiting buyers by queue number (pre-queue included).
+    waiting: Bitset,
+    /// Waiting buyers by line key, once the sale opened.
+    index: RankIndex,
+    out: Bitset,
+    reinstated: Bitset,
+    entered: Bitset,
+    ready: BTreeMap<u64, u64>,
+    sessions: HashMap<u64, u64>,
+    admitted_total: u64,
+}
+
+impl LineReplica {
+    /// A replica holding `image`; `lottery` must be the event's lottery.
+    pub fn from_image(image: LineImage, lottery: Lottery) -> Self {
+        let mut replica = Self {
+            settings: image.settings,
+            lottery,
+            seq: image.base,
+            base: image.base,
+            opened: image.opened,
+            waiting: Bitset::new(),
+            index: RankIndex::new(),
+            out: image.out,
+            reinstated: image.reinstated,
+            entered: image.entered,
+            ready: image.ready.into_iter().collect(),
+            sessions: image.sessions.into_iter().collect(),
+            admitted_total: image.admitted_total,
+        };
+        let reinstated: Vec<u64> = replica.reinstated.iter().collect();
+        for number in reinstated {
+            replica.add_waiting(number);
+        }
+        replica.advance_seq(image.seq);
+        replica
+    }
+
+    /// The line's state to write into a store that lost it: queue numbers continue
+    /// `gap` above every number this replica has seen (joins it has not seen yet are
+    /// below that), and everyone waiting keeps their place explicitly.
+    pub fn restore_image(&self, gap: u64) -> LineImage {
+        let next = self.seq + gap;
+        LineImage {
+            settings: self.settings.clone(),
+            seq: next,
+            base: next,
+            opened: self.opened,
+            out: self.out.clone(),
+            reinstated: self.waiting.clone(),
+            entered: self.entered.clone(),
+            ready: self.ready.iter().map(|(&n, &d)| (n, d)).collect(),
+            sessions: self.sessions.iter().map(|(&n, &e)| (n, e)).collect(),
+            admitted_total: self.admitted_total,
+        }
+    }
+
+    /// The line's settings.
+    pub fn settings(&self) -> &LineSettings {
+        &self.settings
+    }
+
+    /// The next queue number the store will hand out, as last seen.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Whether the sale opened (the pre-queue was placed).
+    pub fn is_opened(&self) -> bool {
+        self.opened.is_some()
+    }
+
+    /// Takes in joins: every number below `seq` was handed out.
+    pub fn advance_seq(&mut self, seq: u64) {
+        for number in self.seq.max(self.base)..seq {
+            self.add_waiting(number);
+        }
+        self.seq = self.seq.max(seq);
+    }
+
+    /// Records the store's count of admissions.
+    pub fn set_admitted_total(&mut self, total: u64) {
+        self.admitted_total = total;
+    }
+
+    /// Applies one change from the log.
+    pub fn apply(&mut self, change: &LineChange) {
+        match change {
+            LineChange::Settings(settings) => self.settings = (**settings).clone(),
+            LineChange::Admitted {
+                deadline_ms,
+                numbers,
+            } => {
+                for &number in numbers {
+                    self.take_out(number);
+                    self.ready.insert(number, *deadline_ms);
+                }
+            }
+            LineChange::Left(number) => {
+                self.take_out(*number);
+                self.ready.remove(number);
+            }
+            LineChange::Dropped(numbers) => {
+                for &number in numbers {
+                    self.take_out(number);
+                }
+            }
+            LineChange::Entered {
+                number,
+                session_expires_ms,
+            } => {
+                self.take_out(*number);
+                self.ready.remove(number);
+                self.entered.insert(*number);
+                self.sessions.insert(*number, *session_expires_ms);
+            }
+            LineChange::Finished(number) => {
+                self.sessions.remove(number);
+            }
+            LineChange::Reinstated(numbers) => {
+                for &number in numbers {
+                    self.reinstated.insert(number);
+                    self.add_waiting(number);
+                }
+            }
+            LineChange::Opened { prequeue_size } => self.open(*prequeue_size),
+        }
+    }
+
+    /// Where `number` stands at `now_ms`.
+    pub fn standing(&self, number: u64, now_ms: u64) -> Standing {
+        if self.entered.contains(number) {
+            return Standing::Entered;
+        }
+        if let Some(&deadline) = self.ready.get(&number) {
+            return if now_ms <= deadline {
+                Standing::Ready {
+                    enter_by_ms: deadline,
+                }
+            } else {
+                Standing::Expired
+            };
+        }
+        if self.out.contains(number) {
+            return Standing::Expired;
+        }
+        let position = self.position_of(number);
+        if self.waiting.contains(number) || number >= self.seq {
+            // At or past `seq`: joined a moment ago through another gateway.
+            return Standing::Waiting {
+                position,
+                recovering: false,
+            };
+        }
+        if number < self.base && !self.reinstated.contains(number) {
+            return Standing::Waiting {
+                position,
+                recovering: true,
+            };
+        }
+        Standing::Expired
+    }
+
+    /// The first `max` waiting buyers' numbers, in line order (empty before opening).
+    pub fn next_in_line(&self, max: usize) -> Vec<u64> {
+        if self.opened.is_none() {
+            return Vec::new();
+        }
+        self.index
+            .iter()
+            .take(max)
+            .map(|key| self.number_of(key))
+            .collect()
+    }
+
+    /// Waiting buyers below `below` with no heartbeat in `alive`.
+    pub fn silent(&self, alive: &Bitset, below: u64) -> Vec<u64> {
+        self.waiting.difference_below(alive, below).collect()
+    }
+
+    /// Head counts at `now_ms`.
+    pub fn counts(&self, now_ms: u64) -> LineCounts {
+        LineCounts {
+            waiting: self.waiting.len(),
+            ready: self.ready.values().filter(|&&d| d >= now_ms).count() as u64,
+            entered: self.sessions.values().filter(|&&e| e > now_ms).count() as u64,
+            admitted_total: self.admitted_total,
+            entered_total: self.entered.len(),
+        }
+    }
+
+    /// Forgets claim windows and sessions that ended before `now_ms`; their buyers'
+    /// standing stays as it was (expired or entered).
+    pub fn prune(&mut self, now_ms: u64) {
+        self.ready.retain(|_, deadline| *deadline >= now_ms);
+        self.sessions.retain(|_, expires| *expires > now_ms);
+    }
+
+    fn open(&mut self, prequeue_size: u64) {
+        if self.opened.is_some() {
+            return;
+        }
+        self.opened = Some(prequeue_size);
+        let waiting: Vec<u64> = self.waiting.iter().collect();
+        for number in waiting {
+            if let Some(key) = self.key_of(number) {
+                self.index.insert(key);
+            }
+        }
+    }
+
+    fn position_of(&self, number: u64) -> Option<u64> {
+        self.key_of(number).map(|key| self.index.rank(key) + 1)
+    }
+
+    fn key_of(&self, number: u64) -> Option<u64> {
+        match self.opened {
+            None => None,
+            Some(size) if number < size => Some(self.lottery.place(number, size)),
+            Some(_) => Some(number),
+        }
+    }
+
+    fn number_of(&self, key: u64) -> u64 {
+        match self.opened {
+            Some(size) if key < size => self.lottery.number_at(key, size),
+            _ => key,
+        }
+    }
+
+    fn add_waiting(&mut self, number: u64) {
+        if self.out.contains(number) || !self.waiting.insert(number) {
+            return;
+        }
+        if let Some(key) = self.key_of(number) {
+            self.index.insert(key);
+        }
+    }
+
+    fn take_out(&mut self, number: u64) {
+        self.out.insert(number);
+        if self.waiting.remove(number)
+            && let Some(key) = self.key_of(number)
+        {
+            self.index.remove(key);
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The internal admin API (`/internal/v1`, admin key): open an event's sale, change its
+//! settings, read its sales.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use breakwater_proto::inventory as inv;
+use breakwater_ticketing::{VenueSpec, is_valid_event_id};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppState, input};
+use crate::auth;
+use crate::error::ApiError;
+use crate::saga::now_ms;
+use crate::store::{EventPatch, EventSettings, PutEventOutcome};
+
+/// Body of `PUT /internal/v1/events/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PutEventBody {
+    name: String,
+    #[serde(default = "default_currency")]
+    currency: String,
+    #[serde(default = "default_limit")]
+    ticket_limit_per_buyer: u32,
+    #[serde(default = "default_hold_seconds")]
+    hold_seconds: u32,
+    venue: VenueSpec,
+}
+
+fn default_currency() -> String {
+    "USD".to_owned()
+}
+fn default_limit() -> u32 {
+    6
+}
+fn default_hold_seconds() -> u32 {
+    300
+}
+
+fn admin_event_id(headers: &HeaderMap, state: &AppState, id: &str) -> Result<(), ApiError> {
+    auth::admin(headers, &state.admin_key)?;
+    if is_valid_event_id(id) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_event_id",
+            "event ids match ^[a-z0-9][a-z0-9_-]{0,63}$",
+        ))
+    }
+}
+
+fn check_settings(
+    name: Option<&str>,
+    currency: Option<&str>,
+    limit: Option<u32>,
+    hold_seconds: Option<u32>,
+) -> Result<(), ApiError> {
+    if name.is_some_and(|n| n.trim().is_empty() || n.chars().count() > 200) {
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "name must be 1 to 200 characters",
+        ));
+    }
+    if currency.is_some_and(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase())) {
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "currency must be a 3-letter ISO code",
+        ));
+    }
+    if limit.is_some_and(|l| !(1..=100).contains(&l)) {
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "ticket_limit_per_buyer must be 1 to 100",
+        ));
+    }
+    if hold_seconds.is_some_and(|s| !(1..=86_400).contains(&s)) {
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "hold_seconds must be 1 to 86400",
+        ));
+    }
+    Ok(())
+}
+
+fn settings_view(event: &EventSettings) -> Value {
+    json!({
+        "id": event.event_id,
+        "name": event.name,
+        "currency": event.currency,
+        "ticket_limit_per_buyer": event.ticket_limit_per_buyer,
+        "hold_seconds": event.hold_seconds,
+        "seats_total": event.seats_total,
+        "venue": event.venue,
+    })
+}
+
+fn venue_sections(venue: &VenueSpec) -> Vec<inv::Section> {
+    venue
+        .sections
+        .iter()
+        .map(|section| {
+            let layout = match section.capacity {
+                Some(capacity) => {
+                    inv::section::Layout::GeneralAdmission(inv::GeneralAdmission { capacity })
+                }
+                None => inv::section::Layout::Seated(inv::Seated {
+                    rows: section.rows.unwrap_or(0),
+                    seats_per_row: section.seats_per_row.unwrap_or(0),
+                }),
+            };
+            inv::Section {
+                name: section.name.clone(),
+                price_cents: section.price_cents,
+                layout: Some(layout),
+            }
+        })
+        .collect()
+}
+
+/// Creates the event's sale, or confirms it unchanged; a different venue once anything
+/// was held is refused (409).
+pub async fn put_event(
+    State(state): State<AppState>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admin_event_id(&headers, &state, &event_id)?;
+    let body: PutEventBody = input::json(&body)?;
+    check_settings(
+        Some(&body.name),
+        Some(&body.currency),
+        Some(body.ticket_limit_per_buyer),
+        Some(body.hold_seconds),
+    )?;
+    body.venue
+        .validate()
+        .map_err(|error| ApiError::unprocessable("invalid_venue", error.to_string()))?;
+    let put = state
+        .backends
+        .put_venue(inv::PutVenueRequest {
+            event_id: event_id.clone(),
+            sections: venue_sections(&body.venue),
+        })
+        .await
+        .map_err(|error| match error.refused_code() {
+            Some(tonic::Code::FailedPrecondition) => ApiError::conflict(
+                "venue_locked",
+                "the venue cannot change once seats were held or sold",
+            ),
+            Some(_) => ApiError::unprocessable("invalid_venue", error.to_string()),
+            None => ApiError::from(error),
+        })?;
+    let event = EventSettings {
+        event_id,
+        name: body.name.trim().to_owned(),
+        currency: body.currency,
+        ticket_limit_per_buyer: body.ticket_limit_per_buyer,
+        hold_seconds: body.hold_seconds,
+        venue: body.venue,
+        seats_total: put.seats_total,
+    };
+    let outcome = state.store.put_event(&event, now_ms()).await?;
+    let status = match outcome {
+        PutEventOutcome::Created => StatusCode::CREATED,
+        PutEventOutcome::Unchanged | PutEventOutcome::Updated => StatusCode::OK,
+    };
+    Ok((status, Json(settings_view(&event))).into_response())
+}
+
+/// Changes name, currency, ticket limit or hold duration live.
+pub async fn patch_event(
+    State(state): State<AppState>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    admin_event_id(&headers, &state, &event_id)?;
+    let patch: EventPatch = input::json(&body)?;
+    check_settings(
+        patch.name.as_deref(),
+        patch.currency.as_deref(),
+        patch.ticket_limit_per_buyer,
+        patch.hold_seconds,
+    )?;
+    let event = state
+        .store
+        .patch_event(&event_id, &patch, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    Ok(Json(settings_view(&event)))
+}
+
+/// The event's tickets by status and its confirmed orders and revenue.
+pub async fn sales(
+    State(state): State<AppState>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin_event_id(&headers, &state, &event_id)?;
+    let event = state
+        .store
+        .event(&event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    let seats = state.backends.sales(&event_id).await?;
+    let totals = state.store.sales_totals(&event_id).await?;
+    Ok(Json(json!({
+        "event": event_id,
+        "currency": event.currency,
+        "seats_total": seats.seats_total,
+        "available": seats.available,
+        "held": seats.held,
+        "sold": seats.sold,
+        "orders_confirmed": totals.orders_confirmed,
+        "orders_pending": totals.orders_pending,
+        "orders_failed": totals.orders_failed,
+        "revenue_cents": totals.revenue_cents,
+    })))
+}

@@ -1,0 +1,394 @@
+//! Holds: `POST /api/v1/events/{event}/holds`, `GET|DELETE /api/v1/holds/{hold}`.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use breakwater_proto::inventory as inv;
+use breakwater_ticketing::allocation::MAX_QUANTITY;
+use breakwater_ticketing::{HoldState, SeatRef, total_cents};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+
+use super::{AppState, input, views};
+use crate::auth;
+use crate::clients::RemoteError;
+use crate::error::{ApiError, send};
+use crate::saga::now_ms;
+use crate::store::{BeginHold, Buyer, HoldRecord, HoldResult, NewHold, SeatLine, StoredResponse};
+
+/// The body of a hold request. Money fields a client may send are accepted and ignored:
+/// prices come from the server.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldBody {
+    seat_ids: Option<Vec<String>>,
+    quantity: Option<u32>,
+    section_id: Option<String>,
+    #[serde(default, rename = "price_cents")]
+    _price_cents: Option<IgnoredAny>,
+    #[serde(default, rename = "total_cents")]
+    _total_cents: Option<IgnoredAny>,
+    #[serde(default, rename = "currency")]
+    _currency: Option<IgnoredAny>,
+}
+
+/// A validated hold request in canonical form (what retries are compared on).
+fn canonical(body: HoldBody) -> Result<(Value, u32), ApiError> {
+    let max = MAX_QUANTITY as usize;
+    match (body.seat_ids, body.quantity) {
+        (Some(ids), None) => {
+            if ids.is_empty() || ids.len() > max {
+                return Err(ApiError::unprocessable(
+                    "invalid_request",
+                    format!("seat_ids must name 1 to {max} seats"),
+                ));
+            }
+            let mut unique = ids.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            if unique.len() != ids.len() || body.section_id.is_some() {
+                return Err(ApiError::unprocessable(
+                    "invalid_request",
+                    "seat_ids must be distinct and come without section_id",
+                ));
+            }
+            let unknown: Vec<&String> = ids
+                .iter()
+                .filter(|id| SeatRef::parse(id).is_none())
+                .collect();
+            if !unknown.is_empty() {
+                return Err(unknown_seats(unknown));
+            }
+            let count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+            Ok((json!({ "seat_ids": ids }), count))
+        }
+        (None, Some(quantity)) => {
+            if quantity == 0 || quantity > MAX_QUANTITY {
+                return Err(ApiError::unprocessable(
+                    "invalid_request",
+                    format!("quantity must be between 1 and {MAX_QUANTITY}"),
+                ));
+            }
+            if body
+                .section_id
+                .as_ref()
+                .is_some_and(|id| id.is_empty() || id.len() > 16)
+            {
+                return Err(ApiError::unprocessable(
+                    "unknown_section",
+                    "no such section",
+                ));
+            }
+            Ok((
+                json!({ "quantity": quantity, "section_id": body.section_id }),
+                quantity,
+            ))
+        }
+        _ => Err(ApiError::unprocessable(
+            "invalid_request",
+            "give either seat_ids or quantity",
+        )),
+    }
+}
+
+fn unknown_seats(ids: Vec<&String>) -> ApiError {
+    ApiError::unprocessable("unknown_seats", "some seats are not in this venue")
+        .with("seat_ids", ids.into_iter().cloned().collect::<Vec<_>>())
+}
+
+/// Holds chosen seats or the best N adjacent ones.
+pub async fn create(
+    State(state): State<AppState>,
+    Path(event): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let now = now_ms();
+    let event = input::event_id(&event)?;
+    let buyer = auth::buyer(&headers, &state.keys, Some(event), now)?;
+    let key = input::idempotency_key(&headers)?;
+    let (request, quantity) = canonical(input::json(&body)?)?;
+    let settings = state
+        .store
+        .event(event)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
+    let request_text = format!("POST /api/v1/events/{event}/holds {request}");
+    let new = NewHold {
+        buyer: &buyer,
+        key: &key,
+        request_text: &request_text,
+        request: &request,
+        quantity,
+        limit: settings.ticket_limit_per_buyer,
+        currency: &settings.currency,
+        expires_at_ms: now + i64::from(settings.hold_seconds) * 1_000,
+    };
+    let hold = match state.store.begin_hold(&new, now).await? {
+        BeginHold::New(hold) | BeginHold::Resume(hold) => hold,
+        BeginHold::Replay(response) => return Ok(send(response)),
+        BeginHold::KeyMismatch => return Err(key_reused()),
+        BeginHold::OverLimit { limit, counted } => {
+            metrics::counter!("breakwater_holds_total", "outcome" => "over_limit").increment(1);
+            return Err(ApiError::unprocessable(
+                "ticket_limit_exceeded",
+                format!("at most {limit} tickets per buyer for this event"),
+            )
+            .with("limit", limit)
+            .with("already_held", counted));
+        }
+    };
+    let response = place(&state, &buyer, &key, hold).await?;
+    metrics::histogram!("breakwater_hold_seconds").record(started.elapsed().as_secs_f64());
+    Ok(send(response))
+}
+
+/// Asks inventory for a pending hold's seats (again, when resuming: inventory holds
+/// nothing twice for one hold id) and records and answers the outcome.
+async fn place(
+    state: &AppState,
+    buyer: &Buyer,
+    key: &str,
+    hold: HoldRecord,
+) -> Result<StoredResponse, ApiError> {
+    if hold.state != HoldState::Pending {
+        return Ok(state
+            .store
+            .complete_request(buyer, key, answer_for(&hold, now_ms()))
+            .await?);
+    }
+    let request = inv::HoldRequest {
+        event_id: hold.buyer.event.clone(),
+        hold_id: hold.hold_id.clone(),
+        pick: Some(pick(&hold.request)),
+        expires_at_ms: hold.expires_at_ms,
+    };
+    let (result, answer) = match state.backends.hold(request).await {
+        Ok(response) => outcome(response, &hold)?,
+        Err(error @ RemoteError::Refused { .. }) => {
+            tracing::warn!(%error, "inventory refused a hold");
+            let answer = ApiError::conflict("hold_failed", "the hold could not be placed");
+            (HoldResult::Rejected, answer.into_stored())
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let outcome = if matches!(result, HoldResult::Held { .. }) {
+        "held"
+    } else {
+        "rejected"
+    };
+    metrics::counter!("breakwater_holds_total", "outcome" => outcome).increment(1);
+    let now = now_ms();
+    if !state
+        .store
+        .record_hold_result(&hold.hold_id, &result, now)
+        .await?
+    {
+        // Someone else (a concurrent retry, the reconciler) settled it: answer from that.
+        let current = state
+            .store
+            .hold(&hold.hold_id)
+            .await?
+            .ok_or_else(|| input::not_found("hold"))?;
+        return Ok(state
+            .store
+            .complete_request(buyer, key, answer_for(&current, now))
+            .await?);
+    }
+    let answer = match (result, answer) {
+        (HoldResult::Held { .. }, _) => {
+            let current = state
+                .store
+                .hold(&hold.hold_id)
+                .await?
+                .ok_or_else(|| input::not_found("hold"))?;
+            answer_for(&current, now)
+        }
+        (HoldResult::Rejected, answer) => answer,
+    };
+    Ok(state.store.complete_request(buyer, key, answer).await?)
+}
+
+fn pick(request: &Value) -> inv::hold_request::Pick {
+    if let Some(ids) = request.get("seat_ids").and_then(Value::as_array) {
+        let ids = ids
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        return inv::hold_request::Pick::SeatIds(inv::SeatIds { ids });
+    }
+    inv::hold_request::Pick::Best(inv::BestAvailable {
+        quantity: request
+            .get("quantity")
+            .and_then(Value::as_u64)
+            .and_then(|q| u32::try_from(q).ok())
+            .unwrap_or(0),
+        section_id: request
+            .get("section_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    })
+}
+
+/// Inventory's answer as a hold result and (for refusals) the answer to send.
+fn outcome(
+    response: inv::HoldResponse,
+    hold: &HoldRecord,
+) -> Result<(HoldResult, StoredResponse), ApiError> {
+    match response.result {
+        Some(inv::hold_response::Result::Held(held)) => {
+            let seats: Vec<SeatLine> = held.seats.into_iter().map(seat_line).collect();
+            let total = total_cents(seats.iter().map(|s| s.price_cents)).map_err(|_| {
+                ApiError::unprocessable("invalid_request", "the total is too large")
+            })?;
+            let result = HoldResult::Held {
+                seats,
+                total_cents: total,
+                adjacent: held.adjacent,
+                expires_at_ms: held.expires_at_ms,
+            };
+            // The answer is built from the stored hold once recorded.
+            let placeholder = StoredResponse {
+                status: 201,
+                body: Value::Null,
+            };
+            Ok((result, placeholder))
+        }
+        Some(inv::hold_response::Result::Unavailable(unavailable)) => Ok((
+            HoldResult::Rejected,
+            refusal(&unavailable, hold).into_stored(),
+        )),
+        None => Err(ApiError::conflict(
+            "hold_failed",
+            "inventory gave no answer",
+        )),
+    }
+}
+
+fn refusal(unavailable: &inv::Unavailable, hold: &HoldRecord) -> ApiError {
+    use inv::unavailable::Reason;
+    match Reason::try_from(unavailable.reason) {
+        Ok(Reason::UnknownSeats) => unknown_seats(unavailable.seat_ids.iter().collect()),
+        Ok(Reason::UnknownSection) => ApiError::unprocessable("unknown_section", "no such section"),
+        Ok(Reason::NotEnough) => ApiError::conflict(
+            "seats_unavailable",
+            format!("fewer than {} seats are available together", hold.quantity),
+        )
+        .with("seat_ids", Vec::<String>::new()),
+        _ => ApiError::conflict("seats_unavailable", "some seats are already taken")
+            .with("seat_ids", unavailable.seat_ids.clone()),
+    }
+}
+
+fn seat_line(seat: inv::HeldSeat) -> SeatLine {
+    SeatLine {
+        id: seat.seat_id,
+        section_id: seat.section_id,
+        row_id: Some(seat.row_id).filter(|id| !id.is_empty()),
+        number: Some(seat.number).filter(|n| *n > 0),
+        price_cents: seat.price_cents,
+    }
+}
+
+/// The answer a finished hold request gets, from the hold's stored state.
+fn answer_for(hold: &HoldRecord, now_ms: i64) -> StoredResponse {
+    match hold.state {
+        HoldState::Pending | HoldState::Abandoned => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_abandoned",
+            "the hold was abandoned after a failure; retry with a new Idempotency-Key",
+        )
+        .into_stored(),
+        HoldState::Rejected => {
+            ApiError::conflict("seats_unavailable", "the seats could not be held")
+                .with("seat_ids", Vec::<String>::new())
+                .into_stored()
+        }
+        _ => StoredResponse {
+            status: 201,
+            body: views::hold(hold, now_ms),
+        },
+    }
+}
+
+fn key_reused() -> ApiError {
+    ApiError::unprocessable(
+        "idempotency_key_reused",
+        "this Idempotency-Key was used for a different request",
+    )
+}
+
+/// The buyer's hold; anyone else's is not found.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(hold_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let now = now_ms();
+    let buyer = auth::buyer(&headers, &state.keys, None, now)?;
+    let hold = own_hold(&state, &buyer, &hold_id).await?;
+    Ok(Json(views::hold(&hold, now)))
+}
+
+async fn own_hold(state: &AppState, buyer: &Buyer, hold_id: &str) -> Result<HoldRecord, ApiError> {
+    let hold_id = input::resource_id(hold_id, "hold")?;
+    match state.store.hold(hold_id).await? {
+        Some(hold) if hold.buyer == *buyer => Ok(hold),
+        _ => Err(input::not_found("hold")),
+    }
+}
+
+/// Gives the buyer's hold back; its seats are available again at once.
+pub async fn release(
+    State(state): State<AppState>,
+    Path(hold_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let now = now_ms();
+    let buyer = auth::buyer(&headers, &state.keys, None, now)?;
+    let key = input::idempotency_key(&headers)?;
+    let hold = own_hold(&state, &buyer, &hold_id).await?;
+    let request_text = format!("DELETE /api/v1/holds/{}", hold.hold_id);
+    match state
+        .store
+        .claim_key(&buyer, &key, &request_text, &hold.hold_id, now)
+        .await?
+    {
+        crate::store::Claim::Replay(response) => return Ok(send(response)),
+        crate::store::Claim::Mismatch => return Err(key_reused()),
+        crate::store::Claim::New | crate::store::Claim::Resume(_) => {}
+    }
+    let answer = match hold.state {
+        HoldState::Held | HoldState::Released => {
+            state
+                .store
+                .move_hold(&hold.hold_id, HoldState::Held, HoldState::Released, now)
+                .await?;
+            // Marked first: from now on no checkout can start on it. Then the seats go
+            // back; if inventory is unreachable the retry (same key) finishes the job.
+            state.backends.release(&hold.hold_id).await?;
+            let current = own_hold(&state, &buyer, &hold.hold_id).await?;
+            StoredResponse {
+                status: 200,
+                body: views::hold(&current, now),
+            }
+        }
+        HoldState::CheckingOut | HoldState::Converted => {
+            ApiError::conflict("hold_checked_out", "this hold is being or has been bought")
+                .with("order_id", hold.order_id.clone().unwrap_or_default())
+                .into_stored()
+        }
+        _ => ApiError::conflict("hold_not_active", "this hold holds no seats").into_stored(),
+    };
+    Ok(send(
+        state.store.complete_request(&buyer, &key, answer).await?,
+    ))
+}

@@ -1,0 +1,81 @@
+//! The HTTP API: the ticketing contract for buyers (behind the gateway) and the internal
+//! admin API the gateway uses to open sales.
+
+mod admin;
+mod checkout;
+mod holds;
+mod input;
+mod orders;
+mod seats;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use breakwater_tokens::TokenKeys;
+
+use crate::clients::Backends;
+use crate::error::ApiError;
+use crate::saga::Saga;
+use crate::store::ReservationStore;
+
+/// What every handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The reservation database.
+    pub store: ReservationStore,
+    /// Inventory and payment clients.
+    pub backends: Backends,
+    /// The checkout saga driver.
+    pub saga: Saga,
+    /// Verifies access tokens.
+    pub keys: TokenKeys,
+    /// The admin key for `/internal/v1`.
+    pub admin_key: Arc<str>,
+}
+
+/// The reservation router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/events/{event}/seats", get(seats::seat_map))
+        .route("/api/v1/events/{event}/holds", post(holds::create))
+        .route(
+            "/api/v1/holds/{hold}",
+            get(holds::show).delete(holds::release),
+        )
+        .route("/api/v1/holds/{hold}/checkout", post(checkout::checkout))
+        .route("/api/v1/orders", get(orders::list))
+        .route("/api/v1/orders/{order}", get(orders::show))
+        .route(
+            "/internal/v1/events/{event}",
+            put(admin::put_event).patch(admin::patch_event),
+        )
+        .route("/internal/v1/events/{event}/sales", get(admin::sales))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .fallback(|| async { ApiError::not_found("not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .with_state(state)
+}
+
+async fn ready(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, ApiError> {
+    if state.store.ping().await {
+        Ok("ready")
+    } else {
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the reservation database does not answer",
+        ))
+    }
+}

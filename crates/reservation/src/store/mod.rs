@@ -1,0 +1,87 @@
+//! Reservation storage: events' sale settings, holds, orders (the saga's outbox) and
+//! idempotency keys, in SQLite or PostgreSQL.
+
+mod events;
+mod holds;
+mod idempotency;
+mod orders;
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::Database;
+
+pub use events::{EventPatch, EventSettings, PutEventOutcome};
+pub use holds::{BeginHold, HoldRecord, HoldResult, NewHold};
+pub use idempotency::{Claim, StoredResponse};
+pub use orders::{BeginCheckout, OrderRecord, SalesTotals};
+
+/// Why a reservation store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored value could not be read back (a bug or a foreign writer).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Corrupt(error.to_string())
+    }
+}
+
+impl From<breakwater_ticketing::UnknownState> for StoreError {
+    fn from(error: breakwater_ticketing::UnknownState) -> Self {
+        Self::Corrupt(error.to_string())
+    }
+}
+
+/// A buyer: the access token's event and queue number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Buyer {
+    /// The event the buyer was admitted to.
+    pub event: String,
+    /// The buyer's queue number (stored as a signed 64-bit integer).
+    pub number: i64,
+}
+
+/// One ticket of a hold or order, with its server-side price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatLine {
+    /// Seat id.
+    pub id: String,
+    /// Section id.
+    pub section_id: String,
+    /// Row id (numbered seats).
+    pub row_id: Option<String>,
+    /// Seat number (numbered seats).
+    pub number: Option<u32>,
+    /// Price in minor units.
+    pub price_cents: i64,
+}
+
+/// The reservation database.
+#[derive(Debug, Clone)]
+pub struct ReservationStore {
+    db: Database,
+}
+
+impl ReservationStore {
+    /// Opens (and migrates) the reservation database at `url`.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let db = Database::open(url, max_connections, sqlx::migrate!("./migrations")).await?;
+        Ok(Self { db })
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.db.read).await.is_ok()
+    }
+}

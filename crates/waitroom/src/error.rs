@@ -1,0 +1,65 @@
+//! What the engine refuses, and why.
+
+use breakwater_line::InvalidSetting;
+use breakwater_line_store::StoreError;
+use breakwater_tokens::TokenError;
+
+use crate::QueueStatus;
+
+/// A refusal or failure of a waiting room operation; the gateway maps each to an HTTP
+/// status in one place.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WaitroomError {
+    /// No event with that id.
+    #[error("no such event")]
+    UnknownEvent,
+    /// The token was refused.
+    #[error("{0}")]
+    Token(#[from] TokenError),
+    /// `enter` before the buyer's turn; carries their current status.
+    #[error("not your turn yet")]
+    NotReady(Box<QueueStatus>),
+    /// `enter` with a line token that already entered.
+    #[error("this place in line has already entered")]
+    AlreadyEntered(Box<QueueStatus>),
+    /// The place is gone: left, dropped out or the claim window passed.
+    #[error("this place in line has expired")]
+    PlaceExpired,
+    /// The sale is closed: no joins.
+    #[error("the sale is closed")]
+    Closed,
+    /// The line's store cannot be reached, so nothing can be vouched for; retry later.
+    #[error("the waiting room is temporarily unavailable")]
+    Unavailable {
+        /// Seconds after which a retry makes sense.
+        retry_after_seconds: u64,
+    },
+    /// Too many joins are queued on this gateway; retry later.
+    #[error("too many requests are queued; retry shortly")]
+    Overloaded {
+        /// Seconds after which a retry makes sense.
+        retry_after_seconds: u64,
+    },
+    /// An event with that id exists.
+    #[error("an event with this id already exists")]
+    EventExists,
+    /// A setting is invalid.
+    #[error("{0}")]
+    InvalidSetting(#[from] InvalidSetting),
+}
+
+impl WaitroomError {
+    /// The error for a store failure seen by a buyer's request.
+    pub(crate) fn from_store(error: StoreError) -> Self {
+        match error {
+            StoreError::UnknownEvent => Self::UnknownEvent,
+            StoreError::EventExists => Self::EventExists,
+            StoreError::Unavailable(_)
+            | StoreError::StateLost
+            | StoreError::LeaseLost
+            | StoreError::Corrupt(_) => Self::Unavailable {
+                retry_after_seconds: 1,
+            },
+        }
+    }
+}

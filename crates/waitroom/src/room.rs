@@ -1,0 +1,473 @@
+//! The waiting room's public face: join, status, enter, leave, and the operator's calls.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use breakwater_line::{Clock, EventId, EventState, LineSettings, Lottery, Standing, advise};
+use breakwater_line_store::{EnterOutcome, Epoch, LineStore, StoreError};
+use breakwater_tokens::{AccessToken, LineToken, TokenError, TokenKeys};
+use parking_lot::RwLock;
+use tokio_util::sync::CancellationToken;
+
+use crate::joins::JoinFailure;
+use crate::line::Line;
+use crate::{
+    Admission, EventView, Joined, LineStats, QueueState, QueueStatus, WaitroomConfig, WaitroomError,
+};
+
+/// The waiting room of one gateway: every event's line, kept in step with the store.
+///
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Waitroom {
+    engine: Arc<Engine>,
+}
+
+/// What every part of the engine shares.
+pub(crate) struct Engine {
+    pub store: Arc<dyn LineStore>,
+    pub keys: TokenKeys,
+    pub clock: Arc<dyn Clock>,
+    pub config: WaitroomConfig,
+    pub lines: RwLock<HashMap<EventId, Arc<Line>>>,
+}
+
+impl Engine {
+    pub(crate) fn lottery_for(&self, id: &EventId) -> Lottery {
+        Lottery::new(self.keys.derive_seed(&format!("lottery:{id}")))
+    }
+
+    fn line(&self, id: &EventId) -> Result<Arc<Line>, WaitroomError> {
+        self.lines
+            .read()
+            .get(id)
+            .cloned()
+            .ok_or(WaitroomError::UnknownEvent)
+    }
+
+    fn all_lines(&self) -> Vec<Arc<Line>> {
+        self.lines.read().values().cloned().collect()
+    }
+}
+
+impl Waitroom {
+    /// A waiting room on `store`, with every event the store knows loaded (events it
+    /// cannot load now are picked up by the background discovery).
+    pub async fn new(
+        store: Arc<dyn LineStore>,
+        keys: TokenKeys,
+        clock: Arc<dyn Clock>,
+        config: WaitroomConfig,
+    ) -> Self {
+        let engine = Arc::new(Engine {
+            store,
+            keys,
+            clock,
+            config,
+            lines: RwLock::new(HashMap::new()),
+        });
+        if let Err(error) = engine.discover().await {
+            tracing::warn!(%error, "could not load events from the line store yet");
+        }
+        Self { engine }
+    }
+
+    /// Starts the background loops (sync, heartbeat flush, pacer, discovery); they stop
+    /// when `shutdown` is cancelled.
+    pub fn spawn_background(&self, shutdown: CancellationToken) {
+        let config = &self.engine.config;
+        self.spawn_loop(shutdown.clone(), config.sync_interval, |room| async move {
+            room.sync_all().await
+        });
+        self.spawn_loop(
+            shutdown.clone(),
+            config.heartbeat_flush_interval,
+            |room| async move { room.flush_heartbeats().await },
+        );
+        self.spawn_loop(shutdown.clone(), config.pacer_interval, |room| async move {
+            room.pace_all().await
+        });
+        self.spawn_loop(shutdown, config.discovery_interval, |room| async move {
+            room.discover().await
+        });
+    }
+
+    fn spawn_loop<F, Fut>(&self, shutdown: CancellationToken, every: Duration, step: F)
+    where
+        F: Fn(Waitroom) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), StoreError>> + Send,
+    {
+        let room = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut failing = false;
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    _ = ticker.tick() => {}
+                }
+                match step(room.clone()).await {
+                    Ok(()) if failing => {
+                        tracing::info!("line store reachable again");
+                        failing = false;
+                    }
+                    Ok(()) => {}
+                    Err(error) if !failing => {
+                        tracing::warn!(%error, "background step failed; retrying");
+                        failing = true;
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    }
+
+    /// Syncs every line's replica once.
+    pub async fn sync_all(&self) -> Result<(), StoreError> {
+        self.for_each_line(|engine, line| async move { engine.sync_line(&line).await })
+            .await
+    }
+
+    /// Writes every line's pending heartbeats and reinstatements once.
+    pub async fn flush_heartbeats(&self) -> Result<(), StoreError> {
+        self.for_each_line(|engine, line| async move { engine.flush_line(&line).await })
+            .await
+    }
+
+    /// Runs one pacer step for every line.
+    pub async fn pace_all(&self) -> Result<(), StoreError> {
+        self.for_each_line(|engine, line| async move { engine.pace_line(&line).await })
+            .await
+    }
+
+    /// Loads events created through other gateways.
+    pub async fn discover(&self) -> Result<(), StoreError> {
+        self.engine.discover().await
+    }
+
+    async fn for_each_line<F, Fut>(&self, step: F) -> Result<(), StoreError>
+    where
+        F: Fn(Arc<Engine>, Arc<Line>) -> Fut,
+        Fut: std::future::Future<Output = Result<(), StoreError>>,
+    {
+        let mut first_error = None;
+        for line in self.engine.all_lines() {
+            if let Err(error) = step(self.engine.clone(), line).await {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Joins `event`'s line: hands out a queue number and its signed token.
+    pub async fn join(&self, event: &EventId) -> Result<Joined, WaitroomError> {
+        let line = self.engine.line(event)?;
+        let now = self.engine.clock.now_ms();
+        {
+            let view = line.view.read();
+            self.check_fresh(view.synced_at_ms, now)?;
+            if view.replica.settings().closed {
+                return Err(WaitroomError::Closed);
+            }
+        }
+        let number = line.joins.number().await.map_err(|failure| match failure {
+            JoinFailure::Overloaded => WaitroomError::Overloaded {
+                retry_after_seconds: 1,
+            },
+            JoinFailure::Store(error) => WaitroomError::from_store(error),
+        })?;
+        let token = self.engine.keys.sign_line(&LineToken {
+            event: event.to_string(),
+            number,
+            issued_at_ms: now,
+        });
+        metrics::counter!("breakwater_joins_total").increment(1);
+        let status = self.answer(&line, number, now, false)?;
+        Ok(Joined { token, status })
+    }
+
+    /// A buyer's status; also their heartbeat. Answered from memory.
+    pub fn status(&self, event: &EventId, line_token: &str) -> Result<QueueStatus, WaitroomError> {
+        let token = self.engine.keys.verify_line(line_token, event.as_str())?;
+        let line = self.engine.line(event)?;
+        let now = self.engine.clock.now_ms();
+        self.answer(&line, token.number, now, true)
+    }
+
+    /// Reads the buyer's standing, records their heartbeat, and advises them.
+    fn answer(
+        &self,
+        line: &Line,
+        number: u64,
+        now: u64,
+        check_fresh: bool,
+    ) -> Result<QueueStatus, WaitroomError> {
+        let (standing, status, timeout) = {
+            let view = line.view.read();
+            if check_fresh {
+                self.check_fresh(view.synced_at_ms, now)?;
+            }
+            let standing = view.replica.standing(number, now);
+            let settings = view.replica.settings();
+            let status = render(standing, settings, now);
+            (standing, status, settings.heartbeat_timeout_ms())
+        };
+        if let Standing::Waiting { recovering, .. } = standing {
+            line.heartbeats.lock().record(
+                number,
+                Epoch::at(now, timeout),
+                Epoch::retention_ms(timeout),
+                recovering,
+            );
+        }
+        Ok(status)
+    }
+
+    fn check_fresh(&self, synced_at_ms: u64, now: u64) -> Result<(), WaitroomError> {
+        let stale_after = self.engine.config.stale_after.as_millis() as u64;
+        if now.saturating_sub(synced_at_ms) > stale_after {
+            return Err(WaitroomError::Unavailable {
+                retry_after_seconds: 1,
+            });
+        }
+        Ok(())
+    }
+
+    /// Claims admission for a `ready` buyer: returns their access token.
+    pub async fn enter(
+        &self,
+        event: &EventId,
+        line_token: &str,
+    ) -> Result<Admission, WaitroomError> {
+        let token = self.engine.keys.verify_line(line_token, event.as_str())?;
+        let line = self.engine.line(event)?;
+        let now = self.engine.clock.now_ms();
+        let (standing, status, session_ms) = {
+            let view = line.view.read();
+            self.check_fresh(view.synced_at_ms, now)?;
+            let standing = view.replica.standing(token.number, now);
+            let settings = view.replica.settings();
+            (
+                standing,
+                render(standing, settings, now),
+                settings.session_ms(),
+            )
+        };
+        match standing {
+            Standing::Expired => return Err(WaitroomError::PlaceExpired),
+            Standing::Entered => return Err(WaitroomError::AlreadyEntered(Box::new(status))),
+            Standing::Waiting { position, .. } if !self.may_be_admitted(&line, position) => {
+                return Err(WaitroomError::NotReady(Box::new(status)));
+            }
+            Standing::Waiting { .. } | Standing::Ready { .. } => {}
+        }
+        let outcome = self
+            .engine
+            .store
+            .enter(event, token.number, now, session_ms)
+            .await
+            .map_err(WaitroomError::from_store)?;
+        let _ = self.engine.sync_line(&line).await;
+        match outcome {
+            EnterOutcome::Entered { session_expires_ms } => {
+                metrics::counter!("breakwater_entered_total").increment(1);
+                let access_token = self.engine.keys.sign_access(&AccessToken {
+                    event: event.to_string(),
+                    number: token.number,
+                    expires_at_ms: session_expires_ms,
+                });
+                Ok(Admission {
+                    access_token,
+                    expires_at_ms: session_expires_ms,
+                })
+            }
+            EnterOutcome::AlreadyEntered => Err(WaitroomError::AlreadyEntered(Box::new(
+                self.answer(&line, token.number, now, false)?,
+            ))),
+            EnterOutcome::NotReady => Err(WaitroomError::NotReady(Box::new(status))),
+            EnterOutcome::Expired => Err(WaitroomError::PlaceExpired),
+        }
+    }
+
+    /// Whether a buyer this replica sees waiting at `position` may have been admitted
+    /// in the store a moment ago (the replica lags by up to a sync interval).
+    fn may_be_admitted(&self, line: &Line, position: Option<u64>) -> bool {
+        let Some(position) = position else {
+            return false;
+        };
+        let rate = line
+            .view
+            .read()
+            .replica
+            .settings()
+            .admission_rate_per_second;
+        let lag_seconds = self.engine.config.stale_after.as_secs_f64();
+        (position as f64) <= rate * lag_seconds + 1.0
+    }
+
+    /// A buyer leaves: with a line token, their place; with an access token, their
+    /// session (freeing the slot for the next in line).
+    pub async fn leave(&self, event: &EventId, token: &str) -> Result<(), WaitroomError> {
+        let keys = &self.engine.keys;
+        let number = match keys.verify_line(token, event.as_str()) {
+            Ok(line_token) => line_token.number,
+            Err(TokenError::WrongKind) => {
+                keys.verify_access(token, Some(event.as_str()), self.engine.clock.now_ms())?
+                    .number
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let line = self.engine.line(event)?;
+        self.engine
+            .store
+            .leave(event, number)
+            .await
+            .map_err(WaitroomError::from_store)?;
+        let _ = self.engine.sync_line(&line).await;
+        Ok(())
+    }
+
+    /// Ends an entered buyer's session (their order is done), freeing the slot.
+    pub async fn finish(&self, event: &EventId, number: u64) -> Result<(), WaitroomError> {
+        let line = self.engine.line(event)?;
+        self.engine
+            .store
+            .finish(event, number)
+            .await
+            .map_err(WaitroomError::from_store)?;
+        let _ = self.engine.sync_line(&line).await;
+        Ok(())
+    }
+
+    /// Checks an access token (for `event` when given) and returns what it says.
+    pub fn verify_access(
+        &self,
+        token: &str,
+        event: Option<&EventId>,
+    ) -> Result<AccessToken, WaitroomError> {
+        Ok(self.engine.keys.verify_access(
+            token,
+            event.map(EventId::as_str),
+            self.engine.clock.now_ms(),
+        )?)
+    }
+
+    /// Creates an event's line.
+    pub async fn create_event(
+        &self,
+        id: &EventId,
+        settings: &LineSettings,
+    ) -> Result<EventView, WaitroomError> {
+        settings.validate()?;
+        let now = self.engine.clock.now_ms();
+        self.engine
+            .store
+            .create_event(id, settings, now)
+            .await
+            .map_err(WaitroomError::from_store)?;
+        self.engine
+            .load_line(id)
+            .await
+            .map_err(WaitroomError::from_store)?;
+        self.event(id)
+    }
+
+    /// Replaces an event's line settings, live.
+    pub async fn update_event(
+        &self,
+        id: &EventId,
+        settings: &LineSettings,
+    ) -> Result<EventView, WaitroomError> {
+        settings.validate()?;
+        let line = self.engine.line(id)?;
+        self.engine
+            .store
+            .update_settings(id, settings)
+            .await
+            .map_err(WaitroomError::from_store)?;
+        self.engine
+            .sync_line(&line)
+            .await
+            .map_err(WaitroomError::from_store)?;
+        self.event(id)
+    }
+
+    /// An event as this gateway sees it.
+    pub fn event(&self, id: &EventId) -> Result<EventView, WaitroomError> {
+        let line = self.engine.line(id)?;
+        let now = self.engine.clock.now_ms();
+        let view = line.view.read();
+        let settings = view.replica.settings().clone();
+        let state = EventState::of(&settings, view.replica.is_opened(), now);
+        Ok(EventView {
+            id: id.to_string(),
+            settings,
+            state,
+        })
+    }
+
+    /// Every event, by id.
+    pub fn events(&self) -> Vec<EventView> {
+        let mut ids: Vec<EventId> = self.engine.lines.read().keys().cloned().collect();
+        ids.sort();
+        ids.iter().filter_map(|id| self.event(id).ok()).collect()
+    }
+
+    /// An event's statistics.
+    pub fn stats(&self, id: &EventId) -> Result<LineStats, WaitroomError> {
+        let line = self.engine.line(id)?;
+        let now = self.engine.clock.now_ms();
+        let view = line.view.read();
+        let settings = view.replica.settings();
+        let counts = view.replica.counts(now);
+        Ok(LineStats {
+            waiting: counts.waiting,
+            ready: counts.ready,
+            entered: counts.entered,
+            admitted_total: counts.admitted_total,
+            entered_total: counts.entered_total,
+            admission_rate_per_second: settings.admission_rate_per_second,
+            max_active_users: settings.max_active_users,
+            state: EventState::of(settings, view.replica.is_opened(), now),
+            replica_age_ms: now.saturating_sub(view.synced_at_ms),
+        })
+    }
+
+    /// Whether the store answers and every replica is fresh.
+    pub async fn is_ready(&self) -> bool {
+        if self.engine.store.ping().await.is_err() {
+            return false;
+        }
+        let now = self.engine.clock.now_ms();
+        let stale_after = self.engine.config.stale_after.as_millis() as u64;
+        self.engine
+            .all_lines()
+            .iter()
+            .all(|line| now.saturating_sub(line.view.read().synced_at_ms) <= stale_after)
+    }
+
+    /// This gateway's id in pacer leases.
+    pub fn gateway_id(&self) -> &str {
+        &self.engine.config.gateway_id
+    }
+}
+
+/// A standing as the API shows it.
+fn render(standing: Standing, settings: &LineSettings, now: u64) -> QueueStatus {
+    let advice = advise(standing, settings, now, rand::random_range(-1.0..=1.0));
+    let (state, position, enter_by_ms) = match standing {
+        Standing::Waiting { position, .. } => (QueueState::Waiting, position, None),
+        Standing::Ready { enter_by_ms } => (QueueState::Ready, None, Some(enter_by_ms)),
+        Standing::Entered => (QueueState::Entered, None, None),
+        Standing::Expired => (QueueState::Expired, None, None),
+    };
+    QueueStatus {
+        state,
+        position,
+        eta_seconds: advice.eta_seconds,
+        poll_after_ms: advice.poll_after_ms,
+        enter_by_ms,
+    }
+}

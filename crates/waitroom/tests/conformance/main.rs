@@ -1,0 +1,54 @@
+//! One conformance suite for the waiting room, run against every line store: the
+//! embedded store, Redis standalone, and a Redis Cluster of three masters (started by the
+//! harness on free loopback ports).
+
+mod harness;
+mod model;
+mod scenarios;
+
+macro_rules! conformance {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() -> anyhow::Result<()> {
+                    let harness = crate::harness::Harness::start(crate::harness::Backend::Embedded).await?;
+                    crate::scenarios::$scenario(harness).await
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() -> anyhow::Result<()> {
+                    let harness = crate::harness::Harness::start(crate::harness::Backend::Redis).await?;
+                    crate::scenarios::$scenario(harness).await
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() -> anyhow::Result<()> {
+                    let harness = crate::harness::Harness::start(crate::harness::Backend::Cluster).await?;
+                    crate::scenarios::$scenario(harness).await
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    fifo_admission_and_exact_positions,
+    silent_buyer_drops_out_and_line_moves_up,
+    ready_buyer_who_does_not_enter_forfeits,
+    admission_rate_is_paced,
+    active_cap_holds_and_frees_on_leave,
+    one_token_enters_once,
+    tokens_of_other_events_and_forgeries_are_refused,
+    recovery_after_the_store_loses_everything,
+    pre_queue_is_placed_by_lottery_ahead_of_later_joins,
+    paused_line_admits_nobody_until_resumed,
+    leaving_moves_the_line_up,
+    positions_match_a_reference_model,
+);
