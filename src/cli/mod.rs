@@ -25,6 +25,10 @@ enum Command {
     Payment(backend::PaymentArgs),
     /// Reservation service alone (HTTP behind the gateway): holds, orders, checkout.
     Reservation(backend::ReservationArgs),
+    /// Load generator: simulated buyers against a running deployment.
+    Loadgen(breakwater_loadgen::cli::LoadgenArgs),
+    /// Benchmark programs (see BENCHMARKS.md).
+    Bench(breakwater_loadgen::cli::BenchArgs),
 }
 
 impl Cli {
@@ -35,6 +39,8 @@ impl Cli {
             Command::Inventory(args) => backend::run_inventory(file, args).await,
             Command::Payment(args) => backend::run_payment(file, args).await,
             Command::Reservation(args) => backend::run_reservation(file, args).await,
+            Command::Loadgen(args) => breakwater_loadgen::cli::run_loadgen(args).await,
+            Command::Bench(args) => breakwater_loadgen::cli::run_bench(args).await,
         }
     }
 }

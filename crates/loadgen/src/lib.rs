@@ -1,1 +1,3 @@
 //! Load generator and benchmark programs.
+
+pub mod cli;
