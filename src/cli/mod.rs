@@ -1,6 +1,9 @@
 //! The command line: one subcommand per part of the system.
 
 mod backend;
+mod gateway;
+mod runtime;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -19,6 +22,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Everything in one process on embedded stores, with a demo event open.
+    Serve(serve::ServeArgs),
+    /// The waiting room alone, its lines in Redis; several may share one Redis.
+    Gateway(gateway::GatewayArgs),
     /// Inventory service alone (gRPC): seat maps, stock and holds.
     Inventory(backend::InventoryArgs),
     /// Payment service alone (gRPC): payment intents and the sandbox provider.
@@ -36,6 +43,8 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let file = self.config.as_deref();
         match self.command {
+            Command::Serve(args) => serve::run(file, args).await,
+            Command::Gateway(args) => gateway::run(file, args).await,
             Command::Inventory(args) => backend::run_inventory(file, args).await,
             Command::Payment(args) => backend::run_payment(file, args).await,
             Command::Reservation(args) => backend::run_reservation(file, args).await,

@@ -1,1 +1,19 @@
-//! The HTTP gateway: waiting room API, admin API, access checks and forwarding to the ticketing backend.
+//! The HTTP gateway: the waiting room API and the admin API of PRODUCT.md, access-token
+//! checks, and forwarding of admitted buyers' calls to the ticketing backend.
+//!
+//! Errors of every part are mapped to HTTP in one place ([`error::ApiError`]).
+
+mod auth;
+mod backend;
+mod error;
+mod model;
+mod openapi;
+mod routes;
+mod state;
+
+pub use backend::{BackendClient, BackendError, SaleSettings};
+pub use error::ApiError;
+pub use model::{AdminEventBody, CreateEventRequest, SectionSpec, VenueSpec};
+pub use routes::admin::create_event;
+pub use routes::router;
+pub use state::{AdminKey, GatewayState};

@@ -108,7 +108,11 @@ impl LineStore for EmbeddedLineStore {
         if lines.contains_key(event) {
             return Err(StoreError::EventExists);
         }
-        let image = LineImage::empty(settings.clone());
+        let mut image = LineImage::empty(settings.clone());
+        // A sale that opens now has no pre-queue: nobody is placed by lottery.
+        if settings.opens_at_ms <= now_ms {
+            image.opened = Some(0);
+        }
         lines.insert(event.clone(), EmbeddedLine::from_image(&image, now_ms));
         self.save(&lines)
     }

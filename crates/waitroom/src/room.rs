@@ -178,6 +178,15 @@ impl Waitroom {
             },
             JoinFailure::Store(error) => WaitroomError::from_store(error),
         })?;
+        let opening_unseen = {
+            let view = line.view.read();
+            !view.replica.is_opened() && now >= view.replica.settings().opens_at_ms
+        };
+        if opening_unseen {
+            // This join may have opened the sale; learn the opening now so the answer
+            // carries a position.
+            let _ = self.engine.sync_line(&line).await;
+        }
         let token = self.engine.keys.sign_line(&LineToken {
             event: event.to_string(),
             number,

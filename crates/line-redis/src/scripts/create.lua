@@ -5,4 +5,8 @@ end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'inc', ARGV[2], 't0', ARGV[3], 'seq', 0, 'base', 0,
   'lsn', 0, 'tat', ARGV[3], 'adm', 0, 'paused', ARGV[4], 'closed', ARGV[5], 'oa', ARGV[6])
+-- A sale that opens now has no pre-queue: nobody is placed by lottery.
+if tonumber(ARGV[6]) <= tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'p', 0)
+end
 return 1

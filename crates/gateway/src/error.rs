@@ -1,0 +1,156 @@
+//! The one place where every failure becomes an HTTP response: a status code and a JSON
+//! body `{error, message, ...}` that says what is wrong.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use breakwater_tokens::TokenError;
+use breakwater_waitroom::WaitroomError;
+use serde_json::{Value, json};
+
+use crate::backend::BackendError;
+use crate::model::QueueStatusBody;
+
+/// A request that failed, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The waiting room refused or failed.
+    #[error(transparent)]
+    Waitroom(#[from] WaitroomError),
+    /// No token in `Authorization: Bearer …` or the event's cookie.
+    #[error("a token is required in the Authorization header (Bearer) or the event's cookie")]
+    MissingToken,
+    /// The admin key is missing or wrong.
+    #[error("the admin API requires Authorization: Bearer <admin key>")]
+    AdminKeyRequired,
+    /// The body is not the JSON this route takes.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// A path parameter is malformed.
+    #[error("{message}")]
+    InvalidPath {
+        /// Which parameter.
+        parameter: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A field is invalid.
+    #[error("`{field}` {message}")]
+    InvalidField {
+        /// The field, as named in the request.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// This deployment has no ticketing backend configured.
+    #[error("this gateway has no ticketing backend")]
+    NoBackend,
+    /// The ticketing backend refused or failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, Option<u64>) {
+        match self {
+            Self::Waitroom(error) => waitroom_parts(error),
+            Self::MissingToken => (StatusCode::UNAUTHORIZED, "missing_token", None),
+            Self::AdminKeyRequired => (StatusCode::UNAUTHORIZED, "admin_key_required", None),
+            Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json", None),
+            Self::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path", None),
+            Self::InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", None),
+            Self::NoBackend => (StatusCode::SERVICE_UNAVAILABLE, "no_backend", None),
+            Self::Backend(BackendError::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "backend_unavailable", Some(1))
+            }
+            Self::Backend(BackendError::Rejected { .. }) => {
+                (StatusCode::BAD_GATEWAY, "backend_rejected", None)
+            }
+        }
+    }
+
+    fn details(&self) -> Option<Value> {
+        match self {
+            Self::Waitroom(WaitroomError::NotReady(status))
+            | Self::Waitroom(WaitroomError::AlreadyEntered(status)) => {
+                serde_json::to_value(QueueStatusBody::from(status.as_ref())).ok()
+            }
+            Self::Waitroom(WaitroomError::InvalidSetting(invalid)) => {
+                Some(json!({ "field": invalid.field }))
+            }
+            Self::InvalidField { field, .. } => Some(json!({ "field": field })),
+            Self::InvalidPath { parameter, .. } => Some(json!({ "parameter": parameter })),
+            _ => None,
+        }
+    }
+}
+
+fn waitroom_parts(error: &WaitroomError) -> (StatusCode, &'static str, Option<u64>) {
+    match error {
+        WaitroomError::UnknownEvent => (StatusCode::NOT_FOUND, "unknown_event", None),
+        WaitroomError::Token(token) => token_parts(token),
+        WaitroomError::NotReady(_) => (StatusCode::CONFLICT, "not_ready", None),
+        WaitroomError::AlreadyEntered(_) => (StatusCode::CONFLICT, "already_entered", None),
+        WaitroomError::PlaceExpired => (StatusCode::GONE, "place_expired", None),
+        WaitroomError::Closed => (StatusCode::CONFLICT, "event_closed", None),
+        WaitroomError::Unavailable {
+            retry_after_seconds,
+        } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            Some(*retry_after_seconds),
+        ),
+        WaitroomError::Overloaded {
+            retry_after_seconds,
+        } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            Some(*retry_after_seconds),
+        ),
+        WaitroomError::EventExists => (StatusCode::CONFLICT, "event_exists", None),
+        WaitroomError::InvalidSetting(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", None),
+    }
+}
+
+fn token_parts(error: &TokenError) -> (StatusCode, &'static str, Option<u64>) {
+    match error {
+        TokenError::Malformed | TokenError::BadSignature => {
+            (StatusCode::UNAUTHORIZED, "invalid_token", None)
+        }
+        TokenError::Expired => (StatusCode::UNAUTHORIZED, "token_expired", None),
+        TokenError::WrongKind => (StatusCode::FORBIDDEN, "wrong_token_kind", None),
+        TokenError::WrongEvent => (StatusCode::FORBIDDEN, "wrong_event", None),
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Backend(BackendError::Rejected { status, body }) = self {
+            // The backend's own answer (a 4xx with its JSON body) goes to the buyer as is.
+            return backend_answer(status, body);
+        }
+        let (status, code, retry_after) = self.parts();
+        let mut body = json!({ "error": code, "message": self.to_string() });
+        if let (Some(Value::Object(extra)), Value::Object(map)) = (self.details(), &mut body) {
+            for (key, value) in extra {
+                map.entry(key).or_insert(value);
+            }
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+fn backend_answer(status: u16, body: bytes::Bytes) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}

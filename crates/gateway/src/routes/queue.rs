@@ -1,0 +1,144 @@
+//! The waiting room API: join, status, enter, leave; and the public event info.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use breakwater_line::{Clock, SystemClock};
+
+use crate::auth::{access_cookie, bearer, cookie, line_cookie, set_cookie};
+use crate::model::{EnterBody, ErrorBody, EventInfo, JoinBody, QueueStatusBody, rfc3339};
+use crate::routes::event_id;
+use crate::{ApiError, GatewayState};
+
+/// How long the page keeps a line token cookie.
+const LINE_COOKIE_SECONDS: u64 = 24 * 3600;
+
+/// The line token of the request: bearer, or the event's line cookie.
+fn line_token<'a>(headers: &'a HeaderMap, event: &str) -> Result<&'a str, ApiError> {
+    bearer(headers)
+        .or_else(|| cookie(headers, &line_cookie(event)))
+        .ok_or(ApiError::MissingToken)
+}
+
+/// Join the line.
+#[utoipa::path(post, path = "/api/v1/events/{event}/queue", tag = "waiting room",
+    params(("event" = String, Path, description = "Event id")),
+    responses(
+        (status = 201, description = "Joined", body = JoinBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+        (status = 409, description = "The sale is closed", body = ErrorBody),
+        (status = 503, description = "Store unavailable; retry after Retry-After", body = ErrorBody),
+    ))]
+pub async fn join(
+    State(state): State<GatewayState>,
+    Path(event): Path<String>,
+) -> Result<Response, ApiError> {
+    let event = event_id(&event)?;
+    let joined = state.room.join(&event).await?;
+    let cookie = set_cookie(&line_cookie(event.as_str()), &joined.token, LINE_COOKIE_SECONDS);
+    let body = JoinBody {
+        status: QueueStatusBody::from(&joined.status),
+        token: joined.token,
+    };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// Your status in line; every call is also your heartbeat.
+#[utoipa::path(get, path = "/api/v1/events/{event}/queue", tag = "waiting room",
+    params(("event" = String, Path, description = "Event id")),
+    security(("line_token" = [])),
+    responses(
+        (status = 200, description = "Status", body = QueueStatusBody),
+        (status = 401, description = "Missing, forged or tampered token", body = ErrorBody),
+        (status = 403, description = "Token of another event", body = ErrorBody),
+        (status = 503, description = "Store unavailable; retry after Retry-After", body = ErrorBody),
+    ))]
+pub async fn status(
+    State(state): State<GatewayState>,
+    Path(event): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<QueueStatusBody>, ApiError> {
+    let event = event_id(&event)?;
+    let token = line_token(&headers, event.as_str())?;
+    let status = state.room.status(&event, token)?;
+    Ok(Json(QueueStatusBody::from(&status)))
+}
+
+/// Claim your admission when `ready`.
+#[utoipa::path(post, path = "/api/v1/events/{event}/queue/enter", tag = "waiting room",
+    params(("event" = String, Path, description = "Event id")),
+    security(("line_token" = [])),
+    responses(
+        (status = 200, description = "Entered", body = EnterBody),
+        (status = 409, description = "Not ready yet, or already entered; carries the current status", body = QueueStatusBody),
+        (status = 410, description = "The place expired", body = ErrorBody),
+        (status = 401, description = "Missing, forged or tampered token", body = ErrorBody),
+        (status = 403, description = "Token of another event", body = ErrorBody),
+    ))]
+pub async fn enter(
+    State(state): State<GatewayState>,
+    Path(event): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let event = event_id(&event)?;
+    let token = line_token(&headers, event.as_str())?;
+    let admission = state.room.enter(&event, token).await?;
+    let max_age = admission
+        .expires_at_ms
+        .saturating_sub(SystemClock.now_ms())
+        .div_ceil(1000);
+    let cookie = set_cookie(&access_cookie(event.as_str()), &admission.access_token, max_age);
+    let body = EnterBody {
+        access_token: admission.access_token,
+        expires_at: rfc3339(admission.expires_at_ms),
+    };
+    let mut response = Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// Leave the line (line token), or end your session and free your slot (access token).
+#[utoipa::path(delete, path = "/api/v1/events/{event}/queue", tag = "waiting room",
+    params(("event" = String, Path, description = "Event id")),
+    security(("line_token" = []), ("access_token" = [])),
+    responses(
+        (status = 204, description = "Left"),
+        (status = 401, description = "Missing, forged or tampered token", body = ErrorBody),
+        (status = 403, description = "Token of another event", body = ErrorBody),
+    ))]
+pub async fn leave(
+    State(state): State<GatewayState>,
+    Path(event): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let event = event_id(&event)?;
+    let token = bearer(&headers)
+        .or_else(|| cookie(&headers, &access_cookie(event.as_str())))
+        .or_else(|| cookie(&headers, &line_cookie(event.as_str())))
+        .ok_or(ApiError::MissingToken)?;
+    state.room.leave(&event, token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An event's public information.
+#[utoipa::path(get, path = "/api/v1/events/{event}", tag = "events",
+    params(("event" = String, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "The event", body = EventInfo),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ))]
+pub async fn event_info(
+    State(state): State<GatewayState>,
+    Path(event): Path<String>,
+) -> Result<Json<EventInfo>, ApiError> {
+    let event = event_id(&event)?;
+    let view = state.room.event(&event)?;
+    Ok(Json(EventInfo::from(&view)))
+}

@@ -1,0 +1,44 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use breakwater_waitroom::Waitroom;
+use metrics_exporter_prometheus::PrometheusHandle;
+use subtle::ConstantTimeEq;
+
+use crate::BackendClient;
+
+/// The operator's secret for the admin API.
+#[derive(Clone)]
+pub struct AdminKey(Arc<str>);
+
+impl AdminKey {
+    /// Wraps the configured key.
+    pub fn new(key: impl Into<Arc<str>>) -> Self {
+        Self(key.into())
+    }
+
+    /// Whether `candidate` is the key, compared in constant time.
+    pub fn matches(&self, candidate: &str) -> bool {
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
+}
+
+impl std::fmt::Debug for AdminKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminKey(<secret>)")
+    }
+}
+
+/// The gateway's shared state.
+#[derive(Clone)]
+pub struct GatewayState {
+    /// The waiting room.
+    pub room: Waitroom,
+    /// The ticketing backend, when this deployment has one.
+    pub backend: Option<BackendClient>,
+    /// The admin API's key.
+    pub admin_key: AdminKey,
+    /// Renders `/metrics`, when a Prometheus recorder is installed.
+    pub metrics: Option<PrometheusHandle>,
+}

@@ -1,0 +1,172 @@
+//! `breakwater serve`: everything in one process on the embedded defaults, with a demo
+//! event open.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use breakwater_gateway::{AdminKey, CreateEventRequest, GatewayState, SectionSpec, VenueSpec};
+use breakwater_line::{Clock, EventId, SystemClock};
+use breakwater_line_store::EmbeddedLineStore;
+use breakwater_tokens::TokenKeys;
+use breakwater_waitroom::{Waitroom, WaitroomConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::runtime;
+use crate::config::{self, ConfigError};
+
+/// Flags of `breakwater serve` (each also read from `BREAKWATER_<NAME>`).
+#[derive(Debug, Default, clap::Args, Serialize)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    /// Where the embedded stores keep their files.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    /// Do not create the demo event.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_demo: Option<bool>,
+}
+
+/// The configuration of `breakwater serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// The admin key; generated and printed when unset.
+    pub admin_key: Option<String>,
+    /// The token secret; generated once and kept in the data directory when unset.
+    pub token_secret: Option<String>,
+    /// Skip the demo event.
+    pub no_demo: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("breakwater-data"),
+            admin_key: None,
+            token_secret: None,
+            no_demo: false,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Checks every setting; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("data_dir", "must name a directory"));
+        }
+        for (key, value) in [
+            ("admin_key", &self.admin_key),
+            ("token_secret", &self.token_secret),
+        ] {
+            if value.as_deref().is_some_and(|value| value.len() < 22) {
+                return Err(ConfigError::invalid(key, "must be at least 22 characters"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs everything until interrupted.
+pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
+    let config: ServeConfig = config::load(file, &args)?;
+    config.validate()?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!("cannot create data_dir {}", config.data_dir.display())
+    })?;
+    let shutdown = runtime::shutdown_on_signal();
+    let metrics = runtime::install_metrics();
+    let token_secret = match &config.token_secret {
+        Some(secret) => secret.clone(),
+        None => runtime::persisted_secret(
+            &config.data_dir.join("token-secret"),
+            TokenKeys::generate_secret,
+        )?,
+    };
+    let (admin_key, generated) = match &config.admin_key {
+        Some(key) => (key.clone(), false),
+        None => (TokenKeys::generate_secret(), true),
+    };
+    let store = EmbeddedLineStore::open(
+        config.data_dir.join("line-state.json"),
+        SystemClock.now_ms(),
+    )?;
+    let room = Waitroom::new(
+        Arc::new(store),
+        TokenKeys::new(token_secret.as_bytes()),
+        Arc::new(SystemClock),
+        WaitroomConfig::embedded(),
+    )
+    .await;
+    room.spawn_background(shutdown.clone());
+    let state = GatewayState {
+        room,
+        backend: None,
+        admin_key: AdminKey::new(admin_key.as_str()),
+        metrics,
+    };
+    if !config.no_demo {
+        open_demo_event(&state).await?;
+    }
+    let router = breakwater_gateway::router(state);
+    runtime::serve_http(config.listen, router, shutdown, |address| {
+        println!("Breakwater is running on http://{address}");
+        println!("  demo event: http://{address}/api/v1/events/demo");
+        if generated {
+            println!("  admin key (generated; set BREAKWATER_ADMIN_KEY to choose one): {admin_key}");
+        }
+    })
+    .await
+}
+
+/// Creates the demo event unless it exists: a venue of 4,000 seats in four price tiers,
+/// opening at once, admitting a few buyers a second so a newcomer sees the line move.
+async fn open_demo_event(state: &GatewayState) -> anyhow::Result<()> {
+    let id = EventId::parse("demo")?;
+    if state.room.event(&id).is_ok() {
+        return Ok(());
+    }
+    let section = |name: &str, price_cents, rows, seats_per_row| SectionSpec {
+        name: name.into(),
+        price_cents,
+        rows: Some(rows),
+        seats_per_row: Some(seats_per_row),
+        capacity: None,
+    };
+    let request = CreateEventRequest {
+        id: id.to_string(),
+        name: "Breakwater Demo Night".into(),
+        admission_rate_per_second: Some(2.0),
+        max_active_users: Some(50),
+        currency: Some("USD".into()),
+        venue: Some(VenueSpec {
+            sections: vec![
+                section("Floor", 15_000, 10, 40),
+                section("Lower bowl", 9_000, 20, 50),
+                section("Upper bowl", 5_000, 30, 60),
+                SectionSpec {
+                    name: "Standing".into(),
+                    price_cents: 4_000,
+                    rows: None,
+                    seats_per_row: None,
+                    capacity: Some(800),
+                },
+            ],
+        }),
+        ..CreateEventRequest::default()
+    };
+    breakwater_gateway::create_event(state, &request)
+        .await
+        .map_err(|error| anyhow::anyhow!("creating the demo event: {error}"))?;
+    Ok(())
+}
