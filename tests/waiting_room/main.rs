@@ -1,0 +1,7 @@
+//! Cross-part tests of the waiting room: the real `breakwater` binary, spawned as
+//! processes on free loopback ports, against real Redis servers.
+
+mod multi_gateway;
+mod redis_outage;
+mod serve_restart;
+mod support;

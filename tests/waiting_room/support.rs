@@ -1,0 +1,189 @@
+//! Spawning `breakwater` processes and talking to them.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+pub const TOKEN_SECRET: &str = "e2e-token-secret-0123456789abcdef";
+pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789abcdef";
+
+/// One running `breakwater` process, killed when dropped.
+pub struct Breakwater {
+    child: Child,
+    pub base: String,
+    pub http: Client,
+}
+
+impl Breakwater {
+    /// `breakwater gateway` on a free port against `redis_url` in `namespace`.
+    pub async fn gateway(redis_url: &str, namespace: &str) -> anyhow::Result<Self> {
+        let port = breakwater_testkit::ports::free_port()?;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_breakwater"));
+        command
+            .arg("gateway")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--redis-url", redis_url])
+            .args(["--redis-namespace", namespace])
+            .env("BREAKWATER_TOKEN_SECRET", TOKEN_SECRET)
+            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY);
+        Self::spawn(command, port).await
+    }
+
+    /// `breakwater serve` on a free port with its files in `data_dir`.
+    pub async fn serve(data_dir: &Path) -> anyhow::Result<Self> {
+        let port = breakwater_testkit::ports::free_port()?;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_breakwater"));
+        command
+            .arg("serve")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY);
+        Self::spawn(command, port).await
+    }
+
+    async fn spawn(mut command: Command, port: u16) -> anyhow::Result<Self> {
+        command
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        let child = command.spawn().context("spawning breakwater")?;
+        let process = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: Client::builder().timeout(Duration::from_secs(5)).build()?,
+        };
+        process.until_ready().await?;
+        Ok(process)
+    }
+
+    /// Waits until `/readyz` says ready.
+    pub async fn until_ready(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(response) = self.http.get(self.url("/readyz")).send().await {
+                if response.status() == StatusCode::OK {
+                    return Ok(());
+                }
+            }
+            anyhow::ensure!(Instant::now() < deadline, "{} never became ready", self.base);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Kills the process at once (SIGKILL): a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Creates an event through the admin API.
+    pub async fn create_event(&self, body: Value) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .post(self.url("/admin/v1/events"))
+            .bearer_auth(ADMIN_KEY)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::CREATED,
+            "create event: {} {}",
+            response.status(),
+            response.text().await?
+        );
+        Ok(())
+    }
+
+    /// Changes an event through the admin API.
+    pub async fn patch_event(&self, event: &str, body: Value) -> anyhow::Result<()> {
+        let response = self
+            .http
+            .patch(self.url(&format!("/admin/v1/events/{event}")))
+            .bearer_auth(ADMIN_KEY)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "patch: {}", response.status());
+        Ok(())
+    }
+
+    /// The event's statistics.
+    pub async fn stats(&self, event: &str) -> anyhow::Result<Value> {
+        Ok(self
+            .http
+            .get(self.url(&format!("/admin/v1/events/{event}/stats")))
+            .bearer_auth(ADMIN_KEY)
+            .send()
+            .await?
+            .json()
+            .await?)
+    }
+
+    /// Joins; returns the line token.
+    pub async fn join(&self, event: &str) -> anyhow::Result<String> {
+        let response = self
+            .http
+            .post(self.url(&format!("/api/v1/events/{event}/queue")))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::CREATED, "join: {}", response.status());
+        let body: Value = response.json().await?;
+        body["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("join answered no token")
+    }
+
+    /// Polls; returns the status code, the Retry-After header and the body.
+    pub async fn poll(
+        &self,
+        event: &str,
+        token: &str,
+    ) -> anyhow::Result<(StatusCode, Option<String>, Value)> {
+        let response = self
+            .http
+            .get(self.url(&format!("/api/v1/events/{event}/queue")))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = response.json().await.unwrap_or(json!(null));
+        Ok((status, retry_after, body))
+    }
+}
+
+impl Drop for Breakwater {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` every 50 ms until it gives `Some`, or fails after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
