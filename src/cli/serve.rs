@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use breakwater_gateway::{AdminKey, CreateEventRequest, GatewayState, SectionSpec, VenueSpec};
+use breakwater_gateway::{
+    AdminKey, BackendClient, CreateEventRequest, GatewayState, SectionSpec, VenueSpec,
+};
 use breakwater_line::{Clock, EventId, SystemClock};
 use breakwater_line_store::EmbeddedLineStore;
 use breakwater_tokens::TokenKeys;
@@ -109,9 +111,11 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     )
     .await;
     room.spawn_background(shutdown.clone());
+    let data_dir = std::fs::canonicalize(&config.data_dir)?;
+    let backend = Backend::start(&data_dir, &token_secret, &admin_key).await?;
     let state = GatewayState {
         room,
-        backend: None,
+        backend: Some(backend.client.clone()),
         admin_key: AdminKey::new(admin_key.as_str()),
         metrics,
     };
@@ -119,14 +123,77 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
         open_demo_event(&state).await?;
     }
     let router = breakwater_gateway::router(state);
-    runtime::serve_http(config.listen, router, shutdown, |address| {
+    let served = runtime::serve_http(config.listen, router, shutdown, |address| {
         println!("Breakwater is running on http://{address}");
         println!("  demo event: http://{address}/api/v1/events/demo");
         if generated {
             println!("  admin key (generated; set BREAKWATER_ADMIN_KEY to choose one): {admin_key}");
         }
     })
-    .await
+    .await;
+    backend.shutdown().await;
+    served
+}
+
+/// The ticketing backend's three services, in this process, on loopback ports, each
+/// with its SQLite file in the data directory.
+struct Backend {
+    client: BackendClient,
+    inventory: breakwater_inventory::Running,
+    payment: breakwater_payment::Running,
+    reservation: breakwater_reservation::Running,
+}
+
+impl Backend {
+    async fn start(data_dir: &Path, token_secret: &str, admin_key: &str) -> anyhow::Result<Self> {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let sqlite = |name: &str| format!("sqlite://{}?mode=rwc", data_dir.join(name).display());
+        let inventory = breakwater_inventory::start(breakwater_inventory::Config {
+            listen: loopback,
+            database_url: sqlite("inventory.db"),
+            ..breakwater_inventory::Config::default()
+        })
+        .await
+        .context("starting the inventory service")?;
+        let payment = breakwater_payment::start(breakwater_payment::Config {
+            listen: loopback,
+            database_url: sqlite("payment.db"),
+            ..breakwater_payment::Config::default()
+        })
+        .await
+        .context("starting the payment service")?;
+        let reservation = breakwater_reservation::start(breakwater_reservation::Config {
+            listen: loopback,
+            database_url: sqlite("reservation.db"),
+            inventory_url: format!("http://{}", inventory.addr),
+            payment_url: format!("http://{}", payment.addr),
+            token_secret: token_secret.to_owned(),
+            admin_key: admin_key.to_owned(),
+            ..breakwater_reservation::Config::default()
+        })
+        .await
+        .context("starting the reservation service")?;
+        let client = BackendClient::new(&format!("http://{}", reservation.addr), admin_key)?;
+        Ok(Self {
+            client,
+            inventory,
+            payment,
+            reservation,
+        })
+    }
+
+    /// Stops the services, callers first.
+    async fn shutdown(self) {
+        for (name, stopped) in [
+            ("reservation", self.reservation.shutdown().await),
+            ("payment", self.payment.shutdown().await),
+            ("inventory", self.inventory.shutdown().await),
+        ] {
+            if let Err(error) = stopped {
+                tracing::warn!(%error, service = name, "did not stop cleanly");
+            }
+        }
+    }
 }
 
 /// Creates the demo event unless it exists: a venue of 4,000 seats in four price tiers,
