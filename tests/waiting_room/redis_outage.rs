@@ -36,7 +36,7 @@ async fn gateway_fails_closed_and_recovers_when_redis_returns_empty() -> anyhow:
     redis.kill();
     let (retry_after, _) = eventually(Duration::from_secs(10), "polls to fail closed", || async {
         let (status, retry_after, body) = gateway.poll("storm", &tokens[10]).await?;
-        Ok((status == 503).then(|| (retry_after, body)))
+        Ok((status == 503).then_some((retry_after, body)))
     })
     .await?;
     anyhow::ensure!(retry_after.is_some(), "503 without Retry-After");

@@ -65,10 +65,10 @@ impl Breakwater {
     pub async fn until_ready(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(response) = self.http.get(self.url("/readyz")).send().await {
-                if response.status() == StatusCode::OK {
-                    return Ok(());
-                }
+            if let Ok(response) = self.http.get(self.url("/readyz")).send().await
+                && response.status() == StatusCode::OK
+            {
+                return Ok(());
             }
             anyhow::ensure!(Instant::now() < deadline, "{} never became ready", self.base);
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -67,12 +67,11 @@ async fn checkout(
 ) -> Result<Response, ApiError> {
     let (token, access) = buyer_token(&state, &headers)?;
     let response = forward(&state, method, &uri, headers, &token, body).await?;
-    if response.status() == axum::http::StatusCode::CREATED {
-        if let Ok(event) = EventId::parse(&access.event) {
-            if let Err(error) = state.room.finish(&event, access.number).await {
-                tracing::warn!(%error, event = %event, "could not free the buyer's slot after checkout");
-            }
-        }
+    if response.status() == axum::http::StatusCode::CREATED
+        && let Ok(event) = EventId::parse(&access.event)
+        && let Err(error) = state.room.finish(&event, access.number).await
+    {
+        tracing::warn!(%error, event = %event, "could not free the buyer's slot after checkout");
     }
     Ok(response)
 }
