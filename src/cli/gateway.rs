@@ -103,13 +103,17 @@ impl GatewayConfig {
         if self.token_secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::invalid(
                 "token_secret",
-                format!("is required and must be at least {MIN_SECRET_LEN} characters (--token-secret or BREAKWATER_TOKEN_SECRET)"),
+                format!(
+                    "is required and must be at least {MIN_SECRET_LEN} characters (--token-secret or BREAKWATER_TOKEN_SECRET)"
+                ),
             ));
         }
         if self.admin_key.len() < MIN_SECRET_LEN {
             return Err(ConfigError::invalid(
                 "admin_key",
-                format!("is required and must be at least {MIN_SECRET_LEN} characters (--admin-key or BREAKWATER_ADMIN_KEY)"),
+                format!(
+                    "is required and must be at least {MIN_SECRET_LEN} characters (--admin-key or BREAKWATER_ADMIN_KEY)"
+                ),
             ));
         }
         if self
@@ -117,19 +121,31 @@ impl GatewayConfig {
             .as_deref()
             .is_some_and(|url| !url.starts_with("http://") && !url.starts_with("https://"))
         {
-            return Err(ConfigError::invalid("backend_url", "must be an http(s):// URL"));
+            return Err(ConfigError::invalid(
+                "backend_url",
+                "must be an http(s):// URL",
+            ));
         }
         if !(10..=5_000).contains(&self.sync_interval_ms) {
-            return Err(ConfigError::invalid("sync_interval_ms", "must be 10 to 5000"));
+            return Err(ConfigError::invalid(
+                "sync_interval_ms",
+                "must be 10 to 5000",
+            ));
         }
         if !(50..=30_000).contains(&self.redis_timeout_ms) {
-            return Err(ConfigError::invalid("redis_timeout_ms", "must be 50 to 30000"));
+            return Err(ConfigError::invalid(
+                "redis_timeout_ms",
+                "must be 50 to 30000",
+            ));
         }
         Ok(())
     }
 
     fn redis_urls(&self) -> impl Iterator<Item = &str> {
-        self.redis_url.split(',').map(str::trim).filter(|url| !url.is_empty())
+        self.redis_url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
     }
 }
 

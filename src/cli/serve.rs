@@ -83,9 +83,8 @@ impl ServeConfig {
 pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let config: ServeConfig = config::load(file, &args)?;
     config.validate()?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!("cannot create data_dir {}", config.data_dir.display())
-    })?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let shutdown = runtime::shutdown_on_signal();
     let metrics = runtime::install_metrics();
     let token_secret = match &config.token_secret {
@@ -127,7 +126,9 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
         println!("Breakwater is running on http://{address}");
         println!("  demo event: http://{address}/api/v1/events/demo");
         if generated {
-            println!("  admin key (generated; set BREAKWATER_ADMIN_KEY to choose one): {admin_key}");
+            println!(
+                "  admin key (generated; set BREAKWATER_ADMIN_KEY to choose one): {admin_key}"
+            );
         }
     })
     .await;

@@ -46,10 +46,18 @@ async fn three_gateways_admit_at_the_configured_rate_together() -> anyhow::Resul
         }))
         .await?;
     for gateway in &gateways {
-        eventually(Duration::from_secs(10), "every gateway to know the event", || async {
-            let response = gateway.http.get(gateway.url("/api/v1/events/rush")).send().await?;
-            Ok(response.status().is_success().then_some(()))
-        })
+        eventually(
+            Duration::from_secs(10),
+            "every gateway to know the event",
+            || async {
+                let response = gateway
+                    .http
+                    .get(gateway.url("/api/v1/events/rush"))
+                    .send()
+                    .await?;
+                Ok(response.status().is_success().then_some(()))
+            },
+        )
         .await?;
     }
 
@@ -65,12 +73,16 @@ async fn three_gateways_admit_at_the_configured_rate_together() -> anyhow::Resul
         .into_iter()
         .collect::<anyhow::Result<_>>()?;
 
-    gateways[1].patch_event("rush", json!({"paused": false})).await?;
+    gateways[1]
+        .patch_event("rush", json!({"paused": false}))
+        .await?;
     let started = Instant::now();
     // Admission time of each buyer, read from the deadline the pacer gave them.
     let mut admitted: Vec<Option<u64>> = vec![None; tokens.len()];
     while started.elapsed() < RUN {
-        let waiting: Vec<usize> = (0..tokens.len()).filter(|&i| admitted[i].is_none()).collect();
+        let waiting: Vec<usize> = (0..tokens.len())
+            .filter(|&i| admitted[i].is_none())
+            .collect();
         let seen: Vec<(usize, Option<u64>)> = stream::iter(waiting)
             .map(|i| {
                 let gateway = &gateways[pick()];
@@ -107,11 +119,18 @@ async fn three_gateways_admit_at_the_configured_rate_together() -> anyhow::Resul
         .windows(2)
         .filter(|pair| pair[0].0 < pair[1].0 && pair[0].1 > pair[1].1)
         .count();
-    anyhow::ensure!(out_of_order == 0, "{out_of_order} admissions out of line order");
+    anyhow::ensure!(
+        out_of_order == 0,
+        "{out_of_order} admissions out of line order"
+    );
     // The rate over the run, leaving out the first second (the pacer's start-up burst
     // is bounded by its tolerance, not by the rate).
     let first = times[0].0 + 1_000;
-    let steady: Vec<u64> = times.iter().map(|&(at, _)| at).filter(|&at| at >= first).collect();
+    let steady: Vec<u64> = times
+        .iter()
+        .map(|&(at, _)| at)
+        .filter(|&at| at >= first)
+        .collect();
     let span_s = (steady[steady.len() - 1] - steady[0]) as f64 / 1000.0;
     let measured = (steady.len() - 1) as f64 / span_s;
     let error = (measured - RATE).abs() / RATE;
@@ -120,13 +139,20 @@ async fn three_gateways_admit_at_the_configured_rate_together() -> anyhow::Resul
         steady.len(),
         error * 100.0
     );
-    anyhow::ensure!(error <= 0.02, "rate {measured:.2}/s is more than 2 % off {RATE}/s");
+    anyhow::ensure!(
+        error <= 0.02,
+        "rate {measured:.2}/s is more than 2 % off {RATE}/s"
+    );
     // Every gateway's replica catches up with what buyers saw.
     for gateway in &gateways {
-        eventually(Duration::from_secs(3), "every replica to catch up", || async {
-            let total = gateway.stats("rush").await?["admitted_total"].as_u64();
-            Ok((total >= Some(times.len() as u64)).then_some(()))
-        })
+        eventually(
+            Duration::from_secs(3),
+            "every replica to catch up",
+            || async {
+                let total = gateway.stats("rush").await?["admitted_total"].as_u64();
+                Ok((total >= Some(times.len() as u64)).then_some(()))
+            },
+        )
         .await?;
     }
     Ok(())

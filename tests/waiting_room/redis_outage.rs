@@ -9,7 +9,11 @@ use serde_json::json;
 use crate::support::{Breakwater, eventually};
 
 fn number_of(token: &str) -> u64 {
-    token.split('.').nth(3).and_then(|n| n.parse().ok()).unwrap_or(u64::MAX)
+    token
+        .split('.')
+        .nth(3)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,10 +56,14 @@ async fn gateway_fails_closed_and_recovers_when_redis_returns_empty() -> anyhow:
     anyhow::ensure!(ready.status() == 503, "ready without Redis");
 
     redis.restart().await?;
-    eventually(Duration::from_secs(15), "polls to succeed again", || async {
-        let (status, _, _) = gateway.poll("storm", &tokens[10]).await?;
-        Ok((status == 200).then_some(()))
-    })
+    eventually(
+        Duration::from_secs(15),
+        "polls to succeed again",
+        || async {
+            let (status, _, _) = gateway.poll("storm", &tokens[10]).await?;
+            Ok((status == 200).then_some(()))
+        },
+    )
     .await?;
     // Everyone still waiting keeps their order; a new buyer joins behind all of them.
     let late = gateway.join("storm").await?;

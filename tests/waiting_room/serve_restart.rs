@@ -35,10 +35,14 @@ async fn buyers_keep_their_places_across_a_crash_of_serve() -> anyhow::Result<()
     .await?;
     anyhow::ensure!(positions.len() == 6);
     let late = serve.join("gig").await?;
-    eventually(Duration::from_secs(5), "the new buyer behind everyone", || async {
-        let (_, _, body) = serve.poll("gig", &late).await?;
-        Ok((body["position"] == 7).then_some(()))
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the new buyer behind everyone",
+        || async {
+            let (_, _, body) = serve.poll("gig", &late).await?;
+            Ok((body["position"] == 7).then_some(()))
+        },
+    )
     .await?;
     Ok(())
 }

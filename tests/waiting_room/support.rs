@@ -70,7 +70,11 @@ impl Breakwater {
             {
                 return Ok(());
             }
-            anyhow::ensure!(Instant::now() < deadline, "{} never became ready", self.base);
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{} never became ready",
+                self.base
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -112,7 +116,11 @@ impl Breakwater {
             .json(&body)
             .send()
             .await?;
-        anyhow::ensure!(response.status() == StatusCode::OK, "patch: {}", response.status());
+        anyhow::ensure!(
+            response.status() == StatusCode::OK,
+            "patch: {}",
+            response.status()
+        );
         Ok(())
     }
 
@@ -135,7 +143,11 @@ impl Breakwater {
             .post(self.url(&format!("/api/v1/events/{event}/queue")))
             .send()
             .await?;
-        anyhow::ensure!(response.status() == StatusCode::CREATED, "join: {}", response.status());
+        anyhow::ensure!(
+            response.status() == StatusCode::CREATED,
+            "join: {}",
+            response.status()
+        );
         let body: Value = response.json().await?;
         body["token"]
             .as_str()

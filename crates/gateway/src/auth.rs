@@ -60,7 +60,10 @@ mod tests {
     #[test]
     fn reads_bearer_and_cookies() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
         headers.insert(
             header::COOKIE,
             HeaderValue::from_static("x=1; bw_line_demo=tok; bw_access_demo=acc"),

@@ -101,7 +101,9 @@ impl BackendClient {
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
         let body = response.bytes().await.map_err(unavailable)?;
         if status.is_server_error() {
-            return Err(BackendError::Unavailable(format!("backend answered {status}")));
+            return Err(BackendError::Unavailable(format!(
+                "backend answered {status}"
+            )));
         }
         Ok(Forwarded {
             status,
@@ -157,7 +159,9 @@ impl BackendClient {
         let status = response.status();
         let body = response.bytes().await.map_err(unavailable)?;
         if status.is_server_error() {
-            return Err(BackendError::Unavailable(format!("backend answered {status}")));
+            return Err(BackendError::Unavailable(format!(
+                "backend answered {status}"
+            )));
         }
         if !status.is_success() {
             return Err(BackendError::Rejected {

@@ -59,9 +59,11 @@ impl ApiError {
             Self::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path", None),
             Self::InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", None),
             Self::NoBackend => (StatusCode::SERVICE_UNAVAILABLE, "no_backend", None),
-            Self::Backend(BackendError::Unavailable(_)) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "backend_unavailable", Some(1))
-            }
+            Self::Backend(BackendError::Unavailable(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "backend_unavailable",
+                Some(1),
+            ),
             Self::Backend(BackendError::Rejected { .. }) => {
                 (StatusCode::BAD_GATEWAY, "backend_rejected", None)
             }
@@ -107,7 +109,9 @@ fn waitroom_parts(error: &WaitroomError) -> (StatusCode, &'static str, Option<u6
             Some(*retry_after_seconds),
         ),
         WaitroomError::EventExists => (StatusCode::CONFLICT, "event_exists", None),
-        WaitroomError::InvalidSetting(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", None),
+        WaitroomError::InvalidSetting(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", None)
+        }
     }
 }
 
@@ -149,7 +153,10 @@ fn backend_answer(status: u16, body: bytes::Bytes) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response()

@@ -140,7 +140,10 @@ async fn join_poll_enter_leave_follow_the_contract() -> anyhow::Result<()> {
     assert!(cookie.starts_with("bw_line_show="), "{cookie}");
     let joined: Value = response.json().await?;
     let token = joined["token"].as_str().unwrap_or_default().to_owned();
-    assert!(joined["state"] == "waiting" || joined["state"] == "ready", "{joined}");
+    assert!(
+        joined["state"] == "waiting" || joined["state"] == "ready",
+        "{joined}"
+    );
     assert!(joined["poll_after_ms"].as_u64().is_some());
 
     let ready = gateway.until_ready("show", &token).await?;
@@ -254,7 +257,11 @@ async fn bad_tokens_are_refused_with_clear_errors() -> anyhow::Result<()> {
         .await?;
     assert_eq!(seats.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(&seats.json().await?), "wrong_token_kind");
-    let orders = gateway.http.get(gateway.url("/api/v1/orders")).send().await?;
+    let orders = gateway
+        .http
+        .get(gateway.url("/api/v1/orders"))
+        .send()
+        .await?;
     assert_eq!(orders.status(), StatusCode::UNAUTHORIZED);
     Ok(())
 }
@@ -360,7 +367,13 @@ async fn admin_api_checks_its_key_and_its_input() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    for field in ["waiting", "ready", "entered", "admitted_total", "admission_rate_per_second"] {
+    for field in [
+        "waiting",
+        "ready",
+        "entered",
+        "admitted_total",
+        "admission_rate_per_second",
+    ] {
         assert!(stats.get(field).is_some(), "stats lack {field}: {stats}");
     }
     let info: Value = gateway
@@ -371,7 +384,10 @@ async fn admin_api_checks_its_key_and_its_input() -> anyhow::Result<()> {
         .json()
         .await?;
     for field in ["id", "name", "opens_at", "state", "currency"] {
-        assert!(info.get(field).is_some(), "event info lacks {field}: {info}");
+        assert!(
+            info.get(field).is_some(),
+            "event info lacks {field}: {info}"
+        );
     }
     Ok(())
 }

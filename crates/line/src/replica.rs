@@ -301,3 +301,101 @@ impl LineReplica {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_line(seq: u64) -> LineReplica {
+        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0));
+        image.opened = Some(0);
+        image.seq = seq;
+        LineReplica::from_image(image, Lottery::new(7))
+    }
+
+    fn position(replica: &LineReplica, number: u64) -> Option<u64> {
+        match replica.standing(number, 0) {
+            Standing::Waiting { position, .. } => position,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn positions_count_only_those_still_waiting_ahead() {
+        let mut replica = open_line(5);
+        assert_eq!(position(&replica, 4), Some(5));
+        replica.apply(&LineChange::Left(1));
+        replica.apply(&LineChange::Dropped(vec![2]));
+        assert_eq!(position(&replica, 4), Some(3));
+        replica.apply(&LineChange::Admitted {
+            deadline_ms: 10,
+            numbers: vec![0],
+        });
+        assert_eq!(position(&replica, 4), Some(2));
+        assert_eq!(replica.standing(0, 5), Standing::Ready { enter_by_ms: 10 });
+        assert_eq!(replica.standing(0, 11), Standing::Expired);
+        assert_eq!(replica.standing(1, 0), Standing::Expired);
+        assert_eq!(replica.next_in_line(10), vec![3, 4]);
+    }
+
+    #[test]
+    fn a_number_not_seen_yet_is_behind_everyone() {
+        let replica = open_line(3);
+        assert_eq!(position(&replica, 9), Some(4));
+    }
+
+    #[test]
+    fn restore_image_keeps_everyone_waiting_explicitly_above_a_gap() {
+        let mut replica = open_line(4);
+        replica.apply(&LineChange::Left(1));
+        let image = replica.restore_image(100);
+        assert_eq!((image.seq, image.base), (104, 104));
+        assert_eq!(image.reinstated.iter().collect::<Vec<_>>(), vec![0, 2, 3]);
+        let restored = LineReplica::from_image(image, Lottery::new(7));
+        assert_eq!(position(&restored, 3), Some(3));
+        assert_eq!(restored.standing(1, 0), Standing::Expired);
+        assert_eq!(position(&restored, 104), Some(4));
+    }
+
+    #[test]
+    fn numbers_the_store_lost_are_recovering_until_reinstated() {
+        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0));
+        image.opened = Some(0);
+        image.seq = 50;
+        image.base = 50;
+        let mut replica = LineReplica::from_image(image, Lottery::new(7));
+        assert_eq!(
+            replica.standing(7, 0),
+            Standing::Waiting {
+                position: Some(1),
+                recovering: true
+            }
+        );
+        replica.apply(&LineChange::Reinstated(vec![7, 3]));
+        assert_eq!(
+            replica.standing(7, 0),
+            Standing::Waiting {
+                position: Some(2),
+                recovering: false
+            }
+        );
+    }
+
+    #[test]
+    fn opening_places_the_pre_queue_by_lottery_ahead_of_later_joins() {
+        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0));
+        image.seq = 20;
+        let mut replica = LineReplica::from_image(image, Lottery::new(99));
+        assert_eq!(position(&replica, 3), None);
+        replica.apply(&LineChange::Opened { prequeue_size: 20 });
+        replica.advance_seq(22);
+        let mut places: Vec<u64> = (0..20).filter_map(|n| position(&replica, n)).collect();
+        assert_ne!(places, (1..=20).collect::<Vec<_>>(), "arrival order kept");
+        places.sort_unstable();
+        assert_eq!(places, (1..=20).collect::<Vec<_>>());
+        assert_eq!(position(&replica, 20), Some(21));
+        assert_eq!(position(&replica, 21), Some(22));
+        let first = replica.next_in_line(1)[0];
+        assert_eq!(position(&replica, first), Some(1));
+    }
+}

@@ -76,9 +76,14 @@ pub async fn create_event(
     let sale = SaleSettings {
         name: settings.name.clone(),
         currency: settings.currency.clone(),
-        ticket_limit_per_buyer: request.ticket_limit_per_buyer.unwrap_or(DEFAULT_TICKET_LIMIT),
+        ticket_limit_per_buyer: request
+            .ticket_limit_per_buyer
+            .unwrap_or(DEFAULT_TICKET_LIMIT),
         hold_seconds: request.hold_seconds.unwrap_or(DEFAULT_HOLD_SECONDS),
-        venue: request.venue.clone().unwrap_or_else(VenueSpec::default_venue),
+        venue: request
+            .venue
+            .clone()
+            .unwrap_or_else(VenueSpec::default_venue),
     };
     let sale = match &state.backend {
         Some(backend) => Some(backend.put_event(id.as_str(), &sale).await?),

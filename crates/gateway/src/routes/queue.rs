@@ -1,9 +1,9 @@
 //! The waiting room API: join, status, enter, leave; and the public event info.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use breakwater_line::{Clock, SystemClock};
 
 use crate::auth::{access_cookie, bearer, cookie, line_cookie, set_cookie};
@@ -36,7 +36,11 @@ pub async fn join(
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
     let joined = state.room.join(&event).await?;
-    let cookie = set_cookie(&line_cookie(event.as_str()), &joined.token, LINE_COOKIE_SECONDS);
+    let cookie = set_cookie(
+        &line_cookie(event.as_str()),
+        &joined.token,
+        LINE_COOKIE_SECONDS,
+    );
     let body = JoinBody {
         status: QueueStatusBody::from(&joined.status),
         token: joined.token,
@@ -92,7 +96,11 @@ pub async fn enter(
         .expires_at_ms
         .saturating_sub(SystemClock.now_ms())
         .div_ceil(1000);
-    let cookie = set_cookie(&access_cookie(event.as_str()), &admission.access_token, max_age);
+    let cookie = set_cookie(
+        &access_cookie(event.as_str()),
+        &admission.access_token,
+        max_age,
+    );
     let body = EnterBody {
         access_token: admission.access_token,
         expires_at: rfc3339(admission.expires_at_ms),

@@ -107,8 +107,8 @@ async fn forward(
     let backend = state.backend.as_ref().ok_or(ApiError::NoBackend)?;
     // The backend checks the token too; it gets it in the header even when the page
     // sent it as a cookie.
-    let authorization = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| ApiError::MissingToken)?;
+    let authorization =
+        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| ApiError::MissingToken)?;
     headers.insert(header::AUTHORIZATION, authorization);
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let answer = backend.forward(method, path, &headers, body).await?;
