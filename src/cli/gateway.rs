@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use breakwater_gateway::{AdminKey, BackendClient, GatewayState};
+use breakwater_gateway::{AdminKey, BackendClient, GatewayParts, GatewayState};
 use breakwater_line::SystemClock;
 use breakwater_line_redis::{RedisLineStore, RedisOptions, RedisTopology};
 use breakwater_tokens::TokenKeys;
@@ -179,12 +179,12 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|url| BackendClient::new(url, &config.admin_key))
         .transpose()?;
-    let state = GatewayState {
+    let state = GatewayState::new(GatewayParts {
         room: room.clone(),
         backend,
         admin_key: AdminKey::new(config.admin_key.as_str()),
         metrics,
-    };
+    });
     let router = breakwater_gateway::router(state);
     runtime::serve_http(config.listen, router, shutdown, |address| {
         tracing::info!(%address, gateway = room.gateway_id(), "gateway listening");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use breakwater_gateway::{
-    AdminKey, BackendClient, CreateEventRequest, GatewayState, SectionSpec, VenueSpec,
+    AdminKey, BackendClient, CreateEventRequest, GatewayParts, GatewayState, SectionSpec, VenueSpec,
 };
 use breakwater_line::{Clock, EventId, SystemClock};
 use breakwater_line_store::EmbeddedLineStore;
@@ -112,12 +112,12 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     room.spawn_background(shutdown.clone());
     let data_dir = std::fs::canonicalize(&config.data_dir)?;
     let backend = Backend::start(&data_dir, &token_secret, &admin_key).await?;
-    let state = GatewayState {
+    let state = GatewayState::new(GatewayParts {
         room,
         backend: Some(backend.client.clone()),
         admin_key: AdminKey::new(admin_key.as_str()),
         metrics,
-    };
+    });
     if !config.no_demo {
         open_demo_event(&state).await?;
     }

@@ -16,4 +16,4 @@ pub use error::ApiError;
 pub use model::{AdminEventBody, CreateEventRequest, SectionSpec, VenueSpec};
 pub use routes::admin::create_event;
 pub use routes::router;
-pub use state::{AdminKey, GatewayState};
+pub use state::{AdminKey, GatewayParts, GatewayState};

@@ -30,9 +30,8 @@ impl std::fmt::Debug for AdminKey {
     }
 }
 
-/// The gateway's shared state.
-#[derive(Clone)]
-pub struct GatewayState {
+/// The gateway's parts.
+pub struct GatewayParts {
     /// The waiting room.
     pub room: Waitroom,
     /// The ticketing backend, when this deployment has one.
@@ -41,4 +40,24 @@ pub struct GatewayState {
     pub admin_key: AdminKey,
     /// Renders `/metrics`, when a Prometheus recorder is installed.
     pub metrics: Option<PrometheusHandle>,
+}
+
+/// The gateway's shared state. Handlers get a clone per request, so it is one `Arc`:
+/// cloning it must cost no more than a reference count.
+#[derive(Clone)]
+pub struct GatewayState(Arc<GatewayParts>);
+
+impl GatewayState {
+    /// The state of a gateway made of `parts`.
+    pub fn new(parts: GatewayParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for GatewayState {
+    type Target = GatewayParts;
+
+    fn deref(&self) -> &GatewayParts {
+        &self.0
+    }
 }

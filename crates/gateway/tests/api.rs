@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use breakwater_gateway::{AdminKey, GatewayState};
+use breakwater_gateway::{AdminKey, GatewayParts, GatewayState};
 use breakwater_line::SystemClock;
 use breakwater_line_store::EmbeddedLineStore;
 use breakwater_tokens::{LineToken, TokenKeys};
@@ -33,12 +33,12 @@ impl Gateway {
         )
         .await;
         room.spawn_background(shutdown.clone());
-        let state = GatewayState {
+        let state = GatewayState::new(GatewayParts {
             room,
             backend: None,
             admin_key: AdminKey::new(ADMIN),
             metrics: None,
-        };
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let router = breakwater_gateway::router(state);
