@@ -200,9 +200,12 @@ impl Waitroom {
     /// A buyer's status; also their heartbeat. Answered from memory.
     pub fn status(&self, event: &EventId, line_token: &str) -> Result<QueueStatus, WaitroomError> {
         let token = self.engine.keys.verify_line(line_token, event.as_str())?;
-        let line = self.engine.line(event)?;
         let now = self.engine.clock.now_ms();
-        self.answer(&line, token.number, now, true)
+        // Borrowed under the map's read lock rather than cloned: on the hottest path an
+        // Arc clone is a contended atomic on a shared cache line.
+        let lines = self.engine.lines.read();
+        let line = lines.get(event).ok_or(WaitroomError::UnknownEvent)?;
+        self.answer(line, token.number, now, true)
     }
 
     /// Reads the buyer's standing, records their heartbeat, and advises them.
