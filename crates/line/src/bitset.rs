@@ -177,10 +177,10 @@ fn split(n: u64) -> (usize, u32) {
     ((n / 64) as usize, (n % 64) as u32)
 }
 
-/// The set bits of one word, as numbers.
-struct BitsOf {
-    word: u64,
-    base: u64,
+/// The set bits of one word, as numbers (`base` + bit index).
+pub(crate) struct BitsOf {
+    pub word: u64,
+    pub base: u64,
 }
 
 impl Iterator for BitsOf {

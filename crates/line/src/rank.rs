@@ -234,24 +234,6 @@ fn word_and_bit(key: u64) -> (usize, u32) {
     ((within / 64) as usize, (within % 64) as u32)
 }
 
-struct Bits {
-    word: u64,
-    base: u64,
-}
-
-impl Iterator for Bits {
-    type Item = u64;
-
-    fn next(&mut self) -> Option<u64> {
-        if self.word == 0 {
-            return None;
-        }
-        let bit = self.word.trailing_zeros();
-        self.word &= self.word - 1;
-        Some(self.base + u64::from(bit))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
