@@ -1,5 +1,7 @@
 //! An order-statistics set over line keys: who is in line, and how many are ahead of a key.
 
+use crate::bitset::BitsOf;
+
 const BLOCK_BITS: u64 = 2048;
 const BLOCK_WORDS: usize = (BLOCK_BITS / 64) as usize;
 
@@ -124,7 +126,7 @@ impl RankIndex {
                 block
                     .iter()
                     .enumerate()
-                    .flat_map(move |(word_index, &word)| Bits {
+                    .flat_map(move |(word_index, &word)| BitsOf {
                         word,
                         base: base + word_index as u64 * 64,
                     })
