@@ -8,9 +8,11 @@ pub fn placeholders(start: usize, count: usize) -> String {
         .join(", ")
 }
 
-/// The free-seat condition; `$now` is the parameter holding the current time.
+/// The free-seat condition; `now` is the parameter holding the current time. A seat with
+/// no hold always has `hold_expires_at_ms = 0` (set so on creation and on release), so the
+/// expiry alone tells, and the scan index covers it.
 pub fn free_seat(now: &str) -> String {
-    format!("sold = 0 AND (hold_id IS NULL OR hold_expires_at_ms <= {now})")
+    format!("sold = 0 AND hold_expires_at_ms <= {now}")
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod clients;
 mod config;
 pub mod db;
 mod error;
+mod events_cache;
 pub mod reconciler;
 pub mod saga;
 pub mod store;
@@ -62,6 +63,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         saga,
         keys: TokenKeys::new(config.token_secret.as_bytes()),
         admin_key: Arc::from(config.admin_key.as_str()),
+        events: events_cache::EventsCache::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -11,15 +11,19 @@ use breakwater_ticketing::allocation::MAX_QUANTITY;
 use breakwater_ticketing::{Allocator, SeatRef, Unit};
 use sqlx::{Any, Row, Transaction};
 
+use super::hints::{START, ScanHints, SeatKey};
 use super::{
     HoldOutcome, HoldRequest, InventoryStore, PINNED_UNTIL_MS, Pick, SEAT_COLUMNS, Unavailability,
     unit_from_row,
 };
+use crate::db::Engine;
 use crate::error::StoreError;
 use crate::sql::{free_seat, placeholders};
 
 /// Free seats read per query while looking for the best block.
 const PAGE: i64 = 256;
+/// Free seats read (and locked) per query on PostgreSQL.
+const PG_PAGE: i64 = 64;
 /// Attempts before a hold that keeps losing races (PostgreSQL only) gives up.
 const ATTEMPTS: usize = 8;
 
@@ -134,17 +138,27 @@ impl InventoryStore {
             }
         }
         tx.commit().await?;
+        // Seats may be free again in front of where scans start: look from the front.
+        self.hints.clear();
         Ok(())
     }
 
     async fn try_hold(&self, request: &HoldRequest, now_ms: i64) -> Result<Attempt, StoreError> {
         let mut tx = self.db.write.begin().await?;
-        if matches!(request.pick, Pick::Best { .. }) {
-            // Locked before looking for an earlier attempt, so a concurrent duplicate
-            // waits for it and then finds it.
-            lock_event_allocation(&mut tx, &request.event_id).await?;
+        if self.db.engine == Engine::Postgres {
+            // A hold is soft state that lapses by itself, so its commit need not wait for
+            // the WAL flush (sales, pins and releases keep full durability). A database
+            // crash can lose the last instants of holds, never a sale; the lost hold's
+            // checkout then fails at `pin` and nothing is charged. Row locks taken below
+            // are thus never held across a disk flush.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
         }
-        if let Some(existing) = existing_hold(&mut tx, &request.hold_id).await? {
+        // A concurrent duplicate (same hold id) waits here on the key until this one
+        // commits, then answers from it.
+        if !record_hold(&mut tx, request, now_ms).await? {
+            let existing = existing_hold(&mut tx, &request.hold_id).await?;
             return Ok(Attempt::Done(existing));
         }
         let attempt = match &request.pick {
@@ -152,7 +166,14 @@ impl InventoryStore {
             Pick::Best {
                 quantity,
                 section_id,
-            } => hold_best(&mut tx, request, *quantity, section_id.as_deref(), now_ms).await?,
+            } => {
+                let pick = (*quantity, section_id.as_deref());
+                let scan = Scan {
+                    engine: self.db.engine,
+                    hints: &self.hints,
+                };
+                hold_best(&mut tx, scan, request, pick, now_ms).await?
+            }
         };
         if matches!(attempt, Attempt::Done(HoldOutcome::Held { .. })) {
             tx.commit().await?;
@@ -191,27 +212,25 @@ async fn hold_state(tx: &mut Tx, hold_id: &str) -> Result<Option<String>, StoreE
     )
 }
 
-async fn existing_hold(tx: &mut Tx, hold_id: &str) -> Result<Option<HoldOutcome>, StoreError> {
-    let Some(row) =
+/// The answer for a hold id seen before: its seats, or nothing once released.
+async fn existing_hold(tx: &mut Tx, hold_id: &str) -> Result<HoldOutcome, StoreError> {
+    let row =
         sqlx::query("SELECT state, expires_at_ms, adjacent FROM inv_holds WHERE hold_id = $1")
             .bind(hold_id)
-            .fetch_optional(&mut **tx)
-            .await?
-    else {
-        return Ok(None);
-    };
+            .fetch_one(&mut **tx)
+            .await?;
     let state: String = row.try_get("state")?;
     if state == "released" {
-        return Ok(Some(HoldOutcome::Unavailable {
+        return Ok(HoldOutcome::Unavailable {
             reason: Unavailability::NotEnough,
             seat_ids: Vec::new(),
-        }));
+        });
     }
-    Ok(Some(HoldOutcome::Held {
+    Ok(HoldOutcome::Held {
         seats: seats_of_hold(tx, hold_id).await?,
         adjacent: row.try_get::<i64, _>("adjacent")? == 1,
         expires_at_ms: row.try_get("expires_at_ms")?,
-    }))
+    })
 }
 
 async fn seats_of_hold(tx: &mut Tx, hold_id: &str) -> Result<Vec<Unit>, StoreError> {
@@ -253,32 +272,32 @@ async fn hold_chosen(
     if !malformed.is_empty() {
         return Ok(unavailable(Unavailability::UnknownSeats, malformed));
     }
-    if !event_exists(tx, &request.event_id).await? {
-        return Err(StoreError::EventNotFound);
-    }
     if claim(tx, request, &ids, now_ms).await? {
-        record_hold(tx, request, true, now_ms).await?;
         let seats = seats_of_hold(tx, &request.hold_id).await?;
         return Ok(held(seats, true, request.expires_at_ms));
     }
-    diagnose(tx, &request.event_id, &ids, now_ms).await
+    diagnose(tx, request, &ids, now_ms).await
 }
 
-/// Why a chosen-seat claim failed: unknown ids first, then the taken ones. If none is
+/// Why a chosen-seat claim failed: unknown ids first, then the taken ones (seats the
+/// failed claim itself marked, still inside this transaction, are not taken). If none is
 /// taken any more, a concurrent release freed them: try again.
 async fn diagnose(
     tx: &mut Tx,
-    event_id: &str,
+    request: &HoldRequest,
     ids: &[String],
     now_ms: i64,
 ) -> Result<Attempt, StoreError> {
     let sql = format!(
-        "SELECT seat_id, CAST(CASE WHEN {} THEN 1 ELSE 0 END AS BIGINT) AS free \
+        "SELECT seat_id, CAST(CASE WHEN sold = 0 AND (hold_id = $3 \
+         OR hold_expires_at_ms <= $2) THEN 1 ELSE 0 END AS BIGINT) AS free \
          FROM inv_seats WHERE event_id = $1 AND seat_id IN ({})",
-        free_seat("$2"),
-        placeholders(3, ids.len())
+        placeholders(4, ids.len())
     );
-    let mut query = sqlx::query(&sql).bind(event_id).bind(now_ms);
+    let mut query = sqlx::query(&sql)
+        .bind(&request.event_id)
+        .bind(now_ms)
+        .bind(&request.hold_id);
     for id in ids {
         query = query.bind(id);
     }
@@ -291,6 +310,9 @@ async fn diagnose(
             taken.push(id.clone());
         }
         known.insert(id);
+    }
+    if rows.is_empty() && !event_exists(tx, &request.event_id).await? {
+        return Err(StoreError::EventNotFound);
     }
     let unknown: Vec<String> = ids
         .iter()
@@ -306,11 +328,18 @@ async fn diagnose(
     Ok(unavailable(Unavailability::Taken, taken))
 }
 
+/// How a best-available allocation scans.
+#[derive(Clone, Copy)]
+struct Scan<'a> {
+    engine: Engine,
+    hints: &'a ScanHints,
+}
+
 async fn hold_best(
     tx: &mut Tx,
+    scan: Scan<'_>,
     request: &HoldRequest,
-    quantity: u32,
-    section_id: Option<&str>,
+    (quantity, section_id): (u32, Option<&str>),
     now_ms: i64,
 ) -> Result<Attempt, StoreError> {
     if let Some(section_id) = section_id {
@@ -325,15 +354,29 @@ async fn hold_best(
             return Ok(unavailable(Unavailability::UnknownSection, Vec::new()));
         }
     }
-    let Some(allocation) = allocate(
-        tx,
-        &request.event_id,
-        quantity,
-        section_id.unwrap_or(""),
-        now_ms,
-    )
-    .await?
-    else {
+    let section = section_id.unwrap_or("");
+    let event = request.event_id.as_str();
+    let hinted = scan.hints.start(event, section);
+    let locking = Locking::of(scan.engine);
+    let (mut found, mut first_free) =
+        allocate(tx, locking, event, quantity, section, hinted, now_ms).await?;
+    if found.is_none() && hinted != START {
+        // The hint may have skipped seats given back since: look from the front.
+        (found, first_free) =
+            allocate(tx, locking, event, quantity, section, START, now_ms).await?;
+    }
+    if found.is_none() && scan.engine == Engine::Postgres {
+        // Skipping locked seats may have hidden seats that other buyers' allocations will
+        // leave free: before saying "not enough", look again waiting for those locks.
+        (found, _) = allocate(tx, Locking::Wait, event, quantity, section, START, now_ms).await?;
+    }
+    scan.hints.record(event, section, first_free);
+    let Some(allocation) = found else {
+        // Only now, on the rare path, tell an unknown event from a sold-out one (SQLite
+        // took no event lock that would have told already).
+        if !event_exists(tx, &request.event_id).await? {
+            return Err(StoreError::EventNotFound);
+        }
         return Ok(unavailable(Unavailability::NotEnough, Vec::new()));
     };
     let ids: Vec<String> = allocation
@@ -346,7 +389,12 @@ async fn hold_best(
     if !claim(tx, request, &ids, now_ms).await? {
         return Ok(Attempt::Lost);
     }
-    record_hold(tx, request, allocation.is_adjacent(), now_ms).await?;
+    if !allocation.is_adjacent() {
+        sqlx::query("UPDATE inv_holds SET adjacent = 0 WHERE hold_id = $1")
+            .bind(&request.hold_id)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(held(
         allocation.seats().to_vec(),
         allocation.is_adjacent(),
@@ -354,38 +402,58 @@ async fn hold_best(
     ))
 }
 
-/// Takes the event row's lock (PostgreSQL; SQLite has a single writer anyway): allocators
-/// of one event run one at a time, so concurrent buyers do not all compute, and then fight
-/// over, the same best block.
-async fn lock_event_allocation(tx: &mut Tx, event_id: &str) -> Result<(), StoreError> {
-    let locked = sqlx::query("UPDATE inv_events SET alloc_seq = alloc_seq + 1 WHERE event_id = $1")
-        .bind(event_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    if locked == 0 {
-        return Err(StoreError::EventNotFound);
+/// How an allocation pass locks the free seats it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Locking {
+    /// SQLite: one writer at a time, no row locks.
+    None,
+    /// PostgreSQL, first pass: lock, skipping seats other allocators hold locked.
+    Skip,
+    /// PostgreSQL, second pass: lock, waiting for other allocators.
+    Wait,
+}
+
+impl Locking {
+    fn of(engine: Engine) -> Self {
+        match engine {
+            Engine::Sqlite => Self::None,
+            Engine::Postgres => Self::Skip,
+        }
     }
-    Ok(())
 }
 
 /// Streams the free seats in preference order, a page at a time, into the allocator.
+///
+/// On PostgreSQL each page is locked `FOR UPDATE SKIP LOCKED`: concurrent allocators lock
+/// and see disjoint free seats, so none waits for another and the claim that follows cannot
+/// lose a race (under a rush two buyers may thus get the second-best block rather than
+/// queue for the best). Smaller pages there keep fewer seats locked at once. SQLite runs
+/// one writer at a time, so it needs no locks.
+/// Returns the allocation, if any, and the first free seat seen (for the next scan's hint).
 async fn allocate(
     tx: &mut Tx,
+    locking: Locking,
     event_id: &str,
     quantity: u32,
     section_id: &str,
+    start: SeatKey,
     now_ms: i64,
-) -> Result<Option<breakwater_ticketing::Allocation>, StoreError> {
+) -> Result<(Option<breakwater_ticketing::Allocation>, Option<SeatKey>), StoreError> {
+    let (page, locking) = match locking {
+        Locking::Skip => (PG_PAGE, " FOR UPDATE SKIP LOCKED"),
+        Locking::Wait => (PG_PAGE, " FOR UPDATE"),
+        Locking::None => (PAGE, ""),
+    };
     let sql = format!(
         "SELECT {SEAT_COLUMNS} FROM inv_seats \
          WHERE event_id = $1 AND ($2 = '' OR section_id = $2) AND {} \
          AND (section_rank, row_no, seat_no) > ($4, $5, $6) \
-         ORDER BY section_rank, row_no, seat_no LIMIT $7",
+         ORDER BY section_rank, row_no, seat_no LIMIT $7{locking}",
         free_seat("$3")
     );
     let mut allocator = Allocator::new(quantity);
-    let mut after = (-1i64, -1i64, -1i64);
+    let mut after = start;
+    let mut first_free = None;
     loop {
         let rows = sqlx::query(&sql)
             .bind(event_id)
@@ -394,10 +462,10 @@ async fn allocate(
             .bind(after.0)
             .bind(after.1)
             .bind(after.2)
-            .bind(PAGE)
+            .bind(page)
             .fetch_all(&mut **tx)
             .await?;
-        let full_page = rows.len() as i64 == PAGE;
+        let full_page = rows.len() as i64 == page;
         for row in &rows {
             let seat = unit_from_row(row)?;
             after = (
@@ -405,12 +473,13 @@ async fn allocate(
                 i64::from(seat.row),
                 i64::from(seat.number),
             );
+            first_free.get_or_insert(after);
             if allocator.push(seat) {
-                return Ok(allocator.finish());
+                return Ok((allocator.finish(), first_free));
             }
         }
         if !full_page {
-            return Ok(allocator.finish());
+            return Ok((allocator.finish(), first_free));
         }
     }
 }
@@ -427,7 +496,7 @@ async fn claim(
     let sql = format!(
         "UPDATE inv_seats SET hold_id = $1, hold_expires_at_ms = $2 \
          WHERE event_id = $3 AND sold = 0 \
-         AND (hold_id = $1 OR hold_id IS NULL OR hold_expires_at_ms <= $4) \
+         AND (hold_id = $1 OR hold_expires_at_ms <= $4) \
          AND seat_id IN ({})",
         placeholders(5, ids.len())
     );
@@ -443,24 +512,21 @@ async fn claim(
     Ok(claimed == ids.len() as u64)
 }
 
-async fn record_hold(
-    tx: &mut Tx,
-    request: &HoldRequest,
-    adjacent: bool,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
+/// Records the hold first thing (rolled back with everything else if no seats are
+/// claimed); `false` when the id was seen before, and the caller answers from that.
+async fn record_hold(tx: &mut Tx, request: &HoldRequest, now_ms: i64) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
         "INSERT INTO inv_holds (hold_id, event_id, state, expires_at_ms, adjacent, created_at_ms) \
-         VALUES ($1, $2, 'held', $3, $4, $5) ON CONFLICT (hold_id) DO NOTHING",
+         VALUES ($1, $2, 'held', $3, 1, $4) ON CONFLICT (hold_id) DO NOTHING",
     )
     .bind(&request.hold_id)
     .bind(&request.event_id)
     .bind(request.expires_at_ms)
-    .bind(i64::from(adjacent))
     .bind(now_ms)
     .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 fn held(seats: Vec<Unit>, adjacent: bool, expires_at_ms: i64) -> Attempt {

@@ -1,5 +1,6 @@
 //! Inventory storage: venues, seats and holds in SQLite or PostgreSQL.
 
+mod hints;
 mod holds;
 mod venues;
 
@@ -17,6 +18,7 @@ pub const PINNED_UNTIL_MS: i64 = i64::MAX;
 #[derive(Debug, Clone)]
 pub struct InventoryStore {
     db: Database,
+    hints: hints::ScanHints,
 }
 
 /// What `put_venue` did.
@@ -167,7 +169,10 @@ impl InventoryStore {
     /// Opens (and migrates) the inventory database at `url`.
     pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let db = Database::open(url, max_connections, sqlx::migrate!("./migrations")).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            hints: hints::ScanHints::default(),
+        })
     }
 
     /// Closes the connections.
@@ -191,6 +196,31 @@ impl InventoryStore {
                 })
             })
             .collect()
+    }
+}
+
+impl InventoryStore {
+    /// Seats of `event_id` that break the inventory's invariants at `now_ms`: a sold seat
+    /// whose hold is not `sold`, or a live-held seat whose hold is neither `held` nor
+    /// `pinned`. Zero in every healthy database.
+    pub async fn invariant_violations(
+        &self,
+        event_id: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM inv_seats s WHERE s.event_id = $1 AND ( \
+               (s.sold = 1 AND NOT EXISTS (SELECT 1 FROM inv_holds h \
+                  WHERE h.hold_id = s.hold_id AND h.state = 'sold')) \
+               OR (s.sold = 0 AND s.hold_id IS NOT NULL AND s.hold_expires_at_ms > $2 \
+                  AND NOT EXISTS (SELECT 1 FROM inv_holds h \
+                  WHERE h.hold_id = s.hold_id AND h.state IN ('held', 'pinned'))))",
+        )
+        .bind(event_id)
+        .bind(now_ms)
+        .fetch_one(&self.db.read)
+        .await?;
+        Ok(to_u64(count))
     }
 }
 

@@ -165,6 +165,7 @@ pub async fn put_event(
         seats_total: put.seats_total,
     };
     let outcome = state.store.put_event(&event, now_ms()).await?;
+    state.events.forget(&event.event_id);
     let status = match outcome {
         PutEventOutcome::Created => StatusCode::CREATED,
         PutEventOutcome::Unchanged | PutEventOutcome::Updated => StatusCode::OK,
@@ -191,6 +192,7 @@ pub async fn patch_event(
         .store
         .patch_event(&event_id, &patch, now_ms())
         .await?
+        .inspect(|_| state.events.forget(&event_id))
         .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
     Ok(Json(settings_view(&event)))
 }

@@ -115,8 +115,8 @@ pub async fn create(
     let key = input::idempotency_key(&headers)?;
     let (request, quantity) = canonical(input::json(&body)?)?;
     let settings = state
-        .store
-        .event(event)
+        .events
+        .get(&state.store, event)
         .await?
         .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
     let request_text = format!("POST /api/v1/events/{event}/holds {request}");
@@ -201,16 +201,24 @@ async fn place(
             .complete_request(buyer, key, answer_for(&current, now))
             .await?);
     }
-    let answer = match (result, answer) {
-        (HoldResult::Held { .. }, _) => {
-            let current = state
-                .store
-                .hold(&hold.hold_id)
-                .await?
-                .ok_or_else(|| input::not_found("hold"))?;
-            answer_for(&current, now)
-        }
-        (HoldResult::Rejected, answer) => answer,
+    let answer = match result {
+        HoldResult::Held {
+            seats,
+            total_cents,
+            adjacent,
+            expires_at_ms,
+        } => answer_for(
+            &HoldRecord {
+                state: HoldState::Held,
+                seats,
+                total_cents,
+                adjacent,
+                expires_at_ms,
+                ..hold
+            },
+            now,
+        ),
+        HoldResult::Rejected => answer,
     };
     Ok(state.store.complete_request(buyer, key, answer).await?)
 }

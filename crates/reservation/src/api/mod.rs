@@ -18,6 +18,7 @@ use breakwater_tokens::TokenKeys;
 
 use crate::clients::Backends;
 use crate::error::ApiError;
+use crate::events_cache::EventsCache;
 use crate::saga::Saga;
 use crate::store::ReservationStore;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     /// The admin key for `/internal/v1`.
     pub admin_key: Arc<str>,
+    /// Events' settings, read at most once a second per event.
+    pub events: EventsCache,
 }
 
 /// The reservation router.

@@ -19,8 +19,8 @@ pub async fn seat_map(
     let event = input::event_id(&event)?;
     auth::buyer(&headers, &state.keys, Some(event), now_ms())?;
     let settings = state
-        .store
-        .event(event)
+        .events
+        .get(&state.store, event)
         .await?
         .ok_or_else(|| ApiError::not_found("event_not_found", "no such event"))?;
     let map = state.backends.seat_map(event).await.map_err(|error| {

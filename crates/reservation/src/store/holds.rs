@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 
 use super::idempotency::{Claim, claim};
 use super::{Buyer, ReservationStore, SeatLine, StoreError, StoredResponse};
+use crate::db::Engine;
 
 /// A hold as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,15 +129,9 @@ impl ReservationStore {
                 return Ok(BeginHold::Resume(hold));
             }
         }
-        // Takes the buyer's row lock (PostgreSQL) so their concurrent holds count in turn.
-        sqlx::query(
-            "INSERT INTO res_buyers (event_id, buyer, lock_seq) VALUES ($1, $2, 1) \
-             ON CONFLICT (event_id, buyer) DO UPDATE SET lock_seq = res_buyers.lock_seq + 1",
-        )
-        .bind(&new.buyer.event)
-        .bind(new.buyer.number)
-        .execute(&mut *tx)
-        .await?;
+        if self.db.engine == Engine::Postgres {
+            lock_buyer(&mut tx, new.buyer).await?;
+        }
         let counted: i64 = sqlx::query_scalar(
             "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM res_holds \
              WHERE event_id = $1 AND buyer = $2 AND (state IN ('pending', 'checking_out', 'converted') \
@@ -170,11 +165,19 @@ impl ReservationStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let hold = self
-            .hold(&hold_id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("new hold vanished".into()))?;
-        Ok(BeginHold::New(hold))
+        Ok(BeginHold::New(HoldRecord {
+            hold_id,
+            buyer: new.buyer.clone(),
+            state: HoldState::Pending,
+            quantity: new.quantity,
+            request: new.request.clone(),
+            seats: Vec::new(),
+            total_cents: 0,
+            currency: new.currency.to_owned(),
+            adjacent: true,
+            expires_at_ms: new.expires_at_ms,
+            order_id: None,
+        }))
     }
 
     /// Records inventory's answer for a pending hold; `false` when it was no longer pending
@@ -213,13 +216,8 @@ impl ReservationStore {
 
     /// The hold, if it exists.
     pub async fn hold(&self, hold_id: &str) -> Result<Option<HoldRecord>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM res_holds WHERE hold_id = $1"
-        ))
-        .bind(hold_id)
-        .fetch_optional(&self.db.read)
-        .await?;
-        row.as_ref().map(hold_from_row).transpose()
+        let mut connection = self.db.read.acquire().await?;
+        hold_on(&mut connection, hold_id).await
     }
 
     /// Moves a hold from `from` to `to`; `false` when it was not in `from`.
@@ -260,6 +258,42 @@ impl ReservationStore {
         .fetch_all(&self.db.read)
         .await?)
     }
+}
+
+/// Takes the buyer's row lock (PostgreSQL; SQLite has a single writer) so one buyer's
+/// concurrent holds are counted against the limit one after another. Holds are soft state
+/// (they lapse by themselves), so this transaction's commit need not wait for the WAL flush.
+async fn lock_buyer(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    buyer: &Buyer,
+) -> Result<(), StoreError> {
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO res_buyers (event_id, buyer, lock_seq) VALUES ($1, $2, 1) \
+         ON CONFLICT (event_id, buyer) DO UPDATE SET lock_seq = res_buyers.lock_seq + 1",
+    )
+    .bind(&buyer.event)
+    .bind(buyer.number)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The hold, read on `connection` (inside a transaction, so a caller holding one never
+/// waits for a second pooled connection).
+pub(super) async fn hold_on(
+    connection: &mut sqlx::AnyConnection,
+    hold_id: &str,
+) -> Result<Option<HoldRecord>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM res_holds WHERE hold_id = $1"
+    ))
+    .bind(hold_id)
+    .fetch_optional(connection)
+    .await?;
+    row.as_ref().map(hold_from_row).transpose()
 }
 
 fn hold_from_row(row: &AnyRow) -> Result<HoldRecord, StoreError> {

@@ -87,7 +87,7 @@ impl ReservationStore {
             Claim::Replay(response) => return Ok(BeginCheckout::Replay(response)),
             Claim::Resume(existing) => return Ok(BeginCheckout::Resume(existing)),
         }
-        let Some(hold) = self.hold(hold_id).await? else {
+        let Some(hold) = super::holds::hold_on(&mut tx, hold_id).await? else {
             return Ok(BeginCheckout::HoldNotFound);
         };
         if hold.buyer != *buyer {

@@ -33,7 +33,8 @@ impl Databases {
         match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir()?;
-                let url = |name: &str| format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
+                let url =
+                    |name: &str| format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
                 Ok(Self {
                     inventory: url("inventory.db"),
                     payment: url("payment.db"),
@@ -82,7 +83,15 @@ impl Stack {
         Self::start_with(engine, |_| {}).await
     }
 
-    pub async fn start_with(engine: Engine, tweak: impl FnOnce(&mut Tweaks)) -> anyhow::Result<Self> {
+    pub async fn start_with(
+        engine: Engine,
+        tweak: impl FnOnce(&mut Tweaks),
+    ) -> anyhow::Result<Self> {
+        // Warnings and errors of the services show in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn")
+            .with_test_writer()
+            .try_init();
         let databases = Databases::create(engine).await?;
         let loopback = "127.0.0.1:0".parse()?;
         let mut tweaks = Tweaks {
@@ -156,10 +165,24 @@ impl Stack {
         idempotency_key: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        call(&self.http, &self.base, method, path, bearer, idempotency_key, body).await
+        call(
+            &self.http,
+            &self.base,
+            method,
+            path,
+            bearer,
+            idempotency_key,
+            body,
+        )
+        .await
     }
 
-    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.call(method, path, Some(ADMIN_KEY), None, body).await
     }
 
@@ -182,12 +205,30 @@ impl Stack {
         body
     }
 
-    pub async fn hold(&self, token: &str, event: &str, key: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, &format!("/api/v1/events/{event}/holds"), Some(token), Some(key), Some(body))
-            .await
+    pub async fn hold(
+        &self,
+        token: &str,
+        event: &str,
+        key: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            &format!("/api/v1/events/{event}/holds"),
+            Some(token),
+            Some(key),
+            Some(body),
+        )
+        .await
     }
 
-    pub async fn checkout(&self, token: &str, hold: &str, key: &str, method: &str) -> (StatusCode, Value) {
+    pub async fn checkout(
+        &self,
+        token: &str,
+        hold: &str,
+        key: &str,
+        method: &str,
+    ) -> (StatusCode, Value) {
         self.call(
             Method::POST,
             &format!("/api/v1/holds/{hold}/checkout"),
@@ -200,7 +241,11 @@ impl Stack {
 
     pub async fn sales(&self, event: &str) -> Value {
         let (status, body) = self
-            .admin(Method::GET, &format!("/internal/v1/events/{event}/sales"), None)
+            .admin(
+                Method::GET,
+                &format!("/internal/v1/events/{event}/sales"),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
@@ -209,7 +254,13 @@ impl Stack {
     /// The status of seat `seat_id` on the live map.
     pub async fn seat_status(&self, token: &str, event: &str, seat_id: &str) -> String {
         let (status, map) = self
-            .call(Method::GET, &format!("/api/v1/events/{event}/seats"), Some(token), None, None)
+            .call(
+                Method::GET,
+                &format!("/api/v1/events/{event}/seats"),
+                Some(token),
+                None,
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{map}");
         for section in map["sections"].as_array().into_iter().flatten() {
@@ -267,7 +318,10 @@ pub async fn call(
         Value::Null
     } else {
         serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            panic!("{status}: body is not JSON: {}", String::from_utf8_lossy(&bytes))
+            panic!(
+                "{status}: body is not JSON: {}",
+                String::from_utf8_lossy(&bytes)
+            )
         })
     };
     (status, body)
