@@ -14,6 +14,7 @@ mod error;
 mod events_cache;
 pub mod reconciler;
 pub mod saga;
+pub mod seat_map_cache;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -64,6 +65,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         keys: TokenKeys::new(config.token_secret.as_bytes()),
         admin_key: Arc::from(config.admin_key.as_str()),
         events: events_cache::EventsCache::default(),
+        seat_maps: seat_map_cache::SeatMapCache::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -20,6 +20,7 @@ use crate::clients::Backends;
 use crate::error::ApiError;
 use crate::events_cache::EventsCache;
 use crate::saga::Saga;
+use crate::seat_map_cache::SeatMapCache;
 use crate::store::ReservationStore;
 
 /// What every handler needs.
@@ -37,6 +38,8 @@ pub struct AppState {
     pub admin_key: Arc<str>,
     /// Events' settings, read at most once a second per event.
     pub events: EventsCache,
+    /// Rendered seat maps, shared by every buyer for a quarter second.
+    pub seat_maps: SeatMapCache,
 }
 
 /// The reservation router.
