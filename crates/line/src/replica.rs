@@ -1,7 +1,6 @@
 //! A gateway's in-memory copy of one line, answering status polls without the store.
 
-use std::collections::{BTreeMap, HashMap};
-
+use crate::deadlines::Deadlines;
 use crate::{Bitset, LineChange, LineImage, LineSettings, Lottery, RankIndex};
 
 /// Where one buyer stands, as far as this replica knows.
@@ -60,8 +59,10 @@ pub struct LineReplica {
     out: Bitset,
     reinstated: Bitset,
     entered: Bitset,
-    ready: BTreeMap<u64, u64>,
-    sessions: HashMap<u64, u64>,
+    /// Admitted numbers by claim deadline.
+    ready: Deadlines,
+    /// Entered numbers holding a slot, by session end.
+    sessions: Deadlines,
     admitted_total: u64,
 }
 
@@ -104,8 +105,8 @@ impl LineReplica {
             out: self.out.clone(),
             reinstated: self.waiting.clone(),
             entered: self.entered.clone(),
-            ready: self.ready.iter().map(|(&n, &d)| (n, d)).collect(),
-            sessions: self.sessions.iter().map(|(&n, &e)| (n, e)).collect(),
+            ready: self.ready.iter().collect(),
+            sessions: self.sessions.iter().collect(),
             admitted_total: self.admitted_total,
         }
     }
@@ -153,7 +154,7 @@ impl LineReplica {
             }
             LineChange::Left(number) => {
                 self.take_out(*number);
-                self.ready.remove(number);
+                self.ready.remove(*number);
             }
             LineChange::Dropped(numbers) => {
                 for &number in numbers {
@@ -165,12 +166,12 @@ impl LineReplica {
                 session_expires_ms,
             } => {
                 self.take_out(*number);
-                self.ready.remove(number);
+                self.ready.remove(*number);
                 self.entered.insert(*number);
                 self.sessions.insert(*number, *session_expires_ms);
             }
             LineChange::Finished(number) => {
-                self.sessions.remove(number);
+                self.sessions.remove(*number);
             }
             LineChange::Reinstated(numbers) => {
                 for &number in numbers {
@@ -187,7 +188,7 @@ impl LineReplica {
         if self.entered.contains(number) {
             return Standing::Entered;
         }
-        if let Some(&deadline) = self.ready.get(&number) {
+        if let Some(deadline) = self.ready.get(number) {
             return if now_ms <= deadline {
                 Standing::Ready {
                     enter_by_ms: deadline,
@@ -237,8 +238,8 @@ impl LineReplica {
     pub fn counts(&self, now_ms: u64) -> LineCounts {
         LineCounts {
             waiting: self.waiting.len(),
-            ready: self.ready.values().filter(|&&d| d >= now_ms).count() as u64,
-            entered: self.sessions.values().filter(|&&e| e > now_ms).count() as u64,
+            ready: self.ready.count_from(now_ms),
+            entered: self.sessions.count_from(now_ms + 1),
             admitted_total: self.admitted_total,
             entered_total: self.entered.len(),
         }
@@ -247,8 +248,8 @@ impl LineReplica {
     /// Forgets claim windows and sessions that ended before `now_ms`; their buyers'
     /// standing stays as it was (expired or entered).
     pub fn prune(&mut self, now_ms: u64) {
-        self.ready.retain(|_, deadline| *deadline >= now_ms);
-        self.sessions.retain(|_, expires| *expires > now_ms);
+        self.ready.remove_before(now_ms);
+        self.sessions.remove_before(now_ms + 1);
     }
 
     fn open(&mut self, prequeue_size: u64) {

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use breakwater_line::{Clock, EventId, EventState, LineSettings, Lottery, Standing, advise};
+use breakwater_line::{
+    Clock, EventId, EventState, LineChange, LineSettings, Lottery, Standing, advise,
+};
 use breakwater_line_store::{EnterOutcome, Epoch, LineStore, StoreError};
 use breakwater_tokens::{AccessToken, LineToken, TokenError, TokenKeys};
 use parking_lot::RwLock;
@@ -281,9 +283,15 @@ impl Waitroom {
             .enter(event, token.number, now, session_ms)
             .await
             .map_err(WaitroomError::from_store)?;
-        let _ = self.engine.sync_line(&line).await;
         match outcome {
             EnterOutcome::Entered { session_expires_ms } => {
+                // The store logged exactly this change; applying it here at once lets
+                // this gateway answer the buyer's next call without waiting for a sync
+                // (the log brings it again, which is harmless).
+                line.view.write().replica.apply(&LineChange::Entered {
+                    number: token.number,
+                    session_expires_ms,
+                });
                 metrics::counter!("breakwater_entered_total").increment(1);
                 let access_token = self.engine.keys.sign_access(&AccessToken {
                     event: event.to_string(),
@@ -331,14 +339,14 @@ impl Waitroom {
             }
             Err(error) => return Err(error.into()),
         };
-        let line = self.engine.line(event)?;
+        self.engine.line(event)?;
+        // What the store logs depends on where the buyer stood there; the next sync
+        // brings it to every replica, this one included.
         self.engine
             .store
             .leave(event, number)
             .await
-            .map_err(WaitroomError::from_store)?;
-        let _ = self.engine.sync_line(&line).await;
-        Ok(())
+            .map_err(WaitroomError::from_store)
     }
 
     /// Ends an entered buyer's session (their order is done), freeing the slot.
@@ -349,7 +357,10 @@ impl Waitroom {
             .finish(event, number)
             .await
             .map_err(WaitroomError::from_store)?;
-        let _ = self.engine.sync_line(&line).await;
+        line.view
+            .write()
+            .replica
+            .apply(&LineChange::Finished(number));
         Ok(())
     }
 

@@ -45,10 +45,10 @@ impl Engine {
         view.note_seq(now);
         let timeout = view.replica.settings().heartbeat_timeout_ms();
         if timeout != old_timeout {
-            // Polls were bucketed by the old timeout's epochs; give everyone a full new
-            // window before anyone can be dropped.
-            let guard = now + timeout + 2 * Epoch::length_for(timeout);
-            view.drops_allowed_from_ms = view.drops_allowed_from_ms.max(guard);
+            // Polls were bucketed by the old timeout's epochs: everyone gets one full new
+            // window from now before anyone can be dropped (and no longer than that,
+            // even when the old timeout was much longer).
+            view.drops_allowed_from_ms = now + timeout + 2 * Epoch::length_for(timeout);
         }
     }
 

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use breakwater_line::{Bitset, Gcra, LineChange, LineImage, LineSettings};
+use breakwater_line::{Bitset, Deadlines, Gcra, LineChange, LineImage, LineSettings};
 
 use super::durable::LineRecord;
 use crate::contract::{
@@ -29,8 +29,8 @@ pub(super) struct EmbeddedLine {
     out: Bitset,
     reinstated: Bitset,
     entered: Bitset,
-    ready: BTreeMap<u64, u64>,
-    sessions: BTreeMap<u64, u64>,
+    ready: Deadlines,
+    sessions: Deadlines,
     admitted_total: u64,
     tat_ms: f64,
     lsn: u64,
@@ -118,8 +118,8 @@ impl EmbeddedLine {
                 out: self.out.clone(),
                 reinstated: self.reinstated.clone(),
                 entered: self.entered.clone(),
-                ready: self.ready.iter().map(|(&n, &d)| (n, d)).collect(),
-                sessions: self.sessions.iter().map(|(&n, &e)| (n, e)).collect(),
+                ready: self.ready.iter().collect(),
+                sessions: self.sessions.iter().collect(),
                 admitted_total: self.admitted_total,
             },
         }
@@ -203,8 +203,8 @@ impl EmbeddedLine {
             return self.admit_result(Vec::new());
         }
         let now = request.now_ms;
-        self.ready.retain(|_, deadline| *deadline >= now);
-        self.sessions.retain(|_, expires| *expires > now);
+        self.ready.remove_before(now);
+        self.sessions.remove_before(now + 1);
         let active = (self.ready.len() + self.sessions.len()) as u64;
         let room = u64::from(request.max_active).saturating_sub(active);
         let gcra = Gcra {
@@ -272,15 +272,15 @@ impl EmbeddedLine {
         if self.entered.contains(number) {
             return EnterOutcome::AlreadyEntered;
         }
-        match self.ready.get(&number) {
+        match self.ready.get(number) {
             None if self.out.contains(number) => EnterOutcome::Expired,
             None => EnterOutcome::NotReady,
-            Some(&deadline) if deadline < now_ms => {
-                self.ready.remove(&number);
+            Some(deadline) if deadline < now_ms => {
+                self.ready.remove(number);
                 EnterOutcome::Expired
             }
             Some(_) => {
-                self.ready.remove(&number);
+                self.ready.remove(number);
                 self.entered.insert(number);
                 let session_expires_ms = now_ms + session_ms;
                 self.sessions.insert(number, session_expires_ms);
@@ -294,9 +294,9 @@ impl EmbeddedLine {
     }
 
     pub fn leave(&mut self, number: u64) {
-        if self.ready.remove(&number).is_some() {
+        if self.ready.remove(number).is_some() {
             self.log(LineChange::Left(number));
-        } else if self.sessions.remove(&number).is_some() {
+        } else if self.sessions.remove(number).is_some() {
             self.log(LineChange::Finished(number));
         } else if number < self.seq && self.out.insert(number) {
             // Waiting, or a place the store lost that must not come back later.
@@ -305,7 +305,7 @@ impl EmbeddedLine {
     }
 
     pub fn finish(&mut self, number: u64) {
-        if self.sessions.remove(&number).is_some() {
+        if self.sessions.remove(number).is_some() {
             self.log(LineChange::Finished(number));
         }
     }

@@ -41,6 +41,7 @@ macro_rules! conformance {
 conformance!(
     fifo_admission_and_exact_positions,
     silent_buyer_drops_out_and_line_moves_up,
+    lowered_heartbeat_timeout_applies_within_the_new_window,
     ready_buyer_who_does_not_enter_forfeits,
     admission_rate_is_paced,
     active_cap_holds_and_frees_on_leave,

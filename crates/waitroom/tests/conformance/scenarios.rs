@@ -95,6 +95,33 @@ pub async fn silent_buyer_drops_out_and_line_moves_up(h: Harness) -> anyhow::Res
     Ok(())
 }
 
+/// A heartbeat timeout lowered live applies within one new window, not after the old one.
+pub async fn lowered_heartbeat_timeout_applies_within_the_new_window(
+    h: Harness,
+) -> anyhow::Result<()> {
+    let event = h
+        .event("retimed", |s| {
+            s.paused = true;
+            s.heartbeat_timeout_seconds = 600;
+        })
+        .await?;
+    let [a, b] = <[String; 2]>::try_from(join_many(&h, &event, 2).await?).unwrap();
+    h.settle().await?;
+    let mut settings = h.room.event(&event)?.settings;
+    settings.heartbeat_timeout_seconds = 6;
+    h.room.update_event(&event, &settings).await?;
+    // Only b polls; a is silent from now on.
+    let mut silent_ms = 0;
+    while position(&h, &event, &b)? == Some(2) {
+        ensure!(silent_ms <= 20_000, "the new timeout never applied");
+        h.advance(1000).await?;
+        silent_ms += 1000;
+    }
+    ensure!(silent_ms >= 6_000, "dropped after only {silent_ms} ms");
+    ensure!(state(&h, &event, &a)? == QueueState::Expired);
+    Ok(())
+}
+
 /// A ready buyer who lets the claim window pass loses the place; the next gets the slot.
 pub async fn ready_buyer_who_does_not_enter_forfeits(h: Harness) -> anyhow::Result<()> {
     let event = h
