@@ -185,23 +185,8 @@ async fn place(
     };
     metrics::counter!("breakwater_holds_total", "outcome" => outcome).increment(1);
     let now = now_ms();
-    if !state
-        .store
-        .record_hold_result(&hold.hold_id, &result, now)
-        .await?
-    {
-        // Someone else (a concurrent retry, the reconciler) settled it: answer from that.
-        let current = state
-            .store
-            .hold(&hold.hold_id)
-            .await?
-            .ok_or_else(|| input::not_found("hold"))?;
-        return Ok(state
-            .store
-            .complete_request(buyer, key, answer_for(&current, now))
-            .await?);
-    }
-    let answer = match result {
+    let hold_id = hold.hold_id.clone();
+    let answer = match &result {
         HoldResult::Held {
             seats,
             total_cents,
@@ -210,17 +195,33 @@ async fn place(
         } => answer_for(
             &HoldRecord {
                 state: HoldState::Held,
-                seats,
-                total_cents,
-                adjacent,
-                expires_at_ms,
+                seats: seats.clone(),
+                total_cents: *total_cents,
+                adjacent: *adjacent,
+                expires_at_ms: *expires_at_ms,
                 ..hold
             },
             now,
         ),
         HoldResult::Rejected => answer,
     };
-    Ok(state.store.complete_request(buyer, key, answer).await?)
+    if let Some(sent) = state
+        .store
+        .settle_hold(&hold_id, &result, now, (buyer, key, answer))
+        .await?
+    {
+        return Ok(sent);
+    }
+    // Someone else (a concurrent retry, the reconciler) settled it: answer from that.
+    let current = state
+        .store
+        .hold(&hold_id)
+        .await?
+        .ok_or_else(|| input::not_found("hold"))?;
+    Ok(state
+        .store
+        .complete_request(buyer, key, answer_for(&current, now))
+        .await?)
 }
 
 fn pick(request: &Value) -> inv::hold_request::Pick {

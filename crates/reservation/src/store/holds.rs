@@ -5,7 +5,7 @@ use breakwater_ticketing::HoldState;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::idempotency::{Claim, claim};
+use super::idempotency::{Claim, claim, complete_on};
 use super::{Buyer, ReservationStore, SeatLine, StoreError, StoredResponse};
 use crate::db::Engine;
 
@@ -180,14 +180,18 @@ impl ReservationStore {
         }))
     }
 
-    /// Records inventory's answer for a pending hold; `false` when it was no longer pending
-    /// (a concurrent retry or the reconciler got there first).
-    pub async fn record_hold_result(
+    /// Records inventory's answer for a pending hold and the request's final answer, in one
+    /// transaction; `None` (and nothing changed) when the hold was no longer pending (a
+    /// concurrent retry or the reconciler got there first). Returns the answer to send:
+    /// `answer`, or an answer recorded first by a concurrent retry.
+    pub async fn settle_hold(
         &self,
         hold_id: &str,
         result: &HoldResult,
         now_ms: i64,
-    ) -> Result<bool, StoreError> {
+        request: (&Buyer, &str, StoredResponse),
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        let mut tx = self.db.write.begin().await?;
         let query = match result {
             HoldResult::Held {
                 seats,
@@ -211,7 +215,13 @@ impl ReservationStore {
             .bind(hold_id)
             .bind(now_ms),
         };
-        Ok(query.execute(&self.db.write).await?.rows_affected() == 1)
+        if query.execute(&mut *tx).await?.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let (buyer, key, answer) = request;
+        let sent = complete_on(&mut tx, buyer, key, answer).await?;
+        tx.commit().await?;
+        Ok(Some(sent))
     }
 
     /// The hold, if it exists.

@@ -1,7 +1,7 @@
 //! Idempotency keys: claimed inside the transaction that makes the first change, completed
 //! with the first final answer.
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{Buyer, ReservationStore, StoreError};
 
@@ -85,42 +85,53 @@ impl ReservationStore {
         key: &str,
         response: StoredResponse,
     ) -> Result<StoredResponse, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE res_idempotency SET status_code = $4, response = $5 \
-             WHERE event_id = $1 AND buyer = $2 AND idem_key = $3 AND status_code IS NULL",
-        )
-        .bind(&buyer.event)
-        .bind(buyer.number)
-        .bind(key)
-        .bind(i64::from(response.status))
-        .bind(response.body.to_string())
-        .execute(&self.db.write)
-        .await?
-        .rows_affected();
-        if updated == 1 {
-            return Ok(response);
-        }
-        let row = sqlx::query(
-            "SELECT status_code, response FROM res_idempotency \
-             WHERE event_id = $1 AND buyer = $2 AND idem_key = $3",
-        )
-        .bind(&buyer.event)
-        .bind(buyer.number)
-        .bind(key)
-        .fetch_optional(&self.db.write)
-        .await?;
-        let Some(row) = row else {
-            return Ok(response);
-        };
-        let status: Option<i64> = row.try_get("status_code")?;
-        let body: Option<String> = row.try_get("response")?;
-        match (status, body) {
-            (Some(status), Some(body)) => Ok(StoredResponse {
-                status: u16::try_from(status).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                body: serde_json::from_str(&body)?,
-            }),
-            _ => Ok(response),
-        }
+        let mut connection = self.db.write.acquire().await?;
+        complete_on(&mut connection, buyer, key, response).await
+    }
+}
+
+/// [`ReservationStore::complete_request`] on a given connection or transaction.
+pub(super) async fn complete_on(
+    connection: &mut AnyConnection,
+    buyer: &Buyer,
+    key: &str,
+    response: StoredResponse,
+) -> Result<StoredResponse, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE res_idempotency SET status_code = $4, response = $5 \
+         WHERE event_id = $1 AND buyer = $2 AND idem_key = $3 AND status_code IS NULL",
+    )
+    .bind(&buyer.event)
+    .bind(buyer.number)
+    .bind(key)
+    .bind(i64::from(response.status))
+    .bind(response.body.to_string())
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        return Ok(response);
+    }
+    let row = sqlx::query(
+        "SELECT status_code, response FROM res_idempotency \
+         WHERE event_id = $1 AND buyer = $2 AND idem_key = $3",
+    )
+    .bind(&buyer.event)
+    .bind(buyer.number)
+    .bind(key)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(row) = row else {
+        return Ok(response);
+    };
+    let status: Option<i64> = row.try_get("status_code")?;
+    let body: Option<String> = row.try_get("response")?;
+    match (status, body) {
+        (Some(status), Some(body)) => Ok(StoredResponse {
+            status: u16::try_from(status).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            body: serde_json::from_str(&body)?,
+        }),
+        _ => Ok(response),
     }
 }
 
