@@ -357,12 +357,13 @@ async fn hold_best(
     }
     let section = section_id.unwrap_or("");
     let event = request.event_id.as_str();
-    let hinted = scan.hints.start(event, section);
+    let hinted = scan.hints.start(event, section, quantity);
     let locking = Locking::of(scan.engine);
     let (mut found, mut first_free) =
         allocate(tx, locking, event, quantity, section, hinted, now_ms).await?;
-    if found.is_none() && hinted != START {
-        // The hint may have skipped seats given back since: look from the front.
+    if hinted != START && !found.as_ref().is_some_and(|found| found.is_adjacent()) {
+        // The hint may have skipped seats given back since, and a split must take the
+        // front-most seats: look from the front.
         (found, first_free) =
             allocate(tx, locking, event, quantity, section, START, now_ms).await?;
     }
@@ -371,7 +372,13 @@ async fn hold_best(
         // leave free: before saying "not enough", look again waiting for those locks.
         (found, _) = allocate(tx, Locking::Wait, event, quantity, section, START, now_ms).await?;
     }
-    scan.hints.record(event, section, first_free);
+    let block_row = found
+        .as_ref()
+        .filter(|found| found.is_adjacent())
+        .and_then(|found| found.seats().first())
+        .map(|seat| (i64::from(seat.section_rank), i64::from(seat.row)));
+    scan.hints
+        .record((event, section, quantity), first_free, block_row);
     let Some(allocation) = found else {
         // Only now, on the rare path, tell an unknown event from a sold-out one (SQLite
         // took no event lock that would have told already).
