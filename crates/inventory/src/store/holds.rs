@@ -446,7 +446,7 @@ async fn allocate(
     section_id: &str,
     start: SeatKey,
     now_ms: i64,
-) -> Result<(Option<breakwater_ticketing::Allocation>, Option<SeatKey>), StoreError> {
+) -> Result<ScanResult, StoreError> {
     let (max_page, locking) = match locking {
         Locking::Skip => (PG_PAGE, " FOR UPDATE SKIP LOCKED"),
         Locking::Wait => (PG_PAGE, " FOR UPDATE"),
@@ -462,37 +462,88 @@ async fn allocate(
          ORDER BY section_rank, row_no, seat_no LIMIT $7{locking}",
         free_seat("$3")
     );
-    let mut allocator = Allocator::new(quantity);
-    let mut after = start;
-    let mut first_free = None;
+    let page_of = PageOf {
+        event_id,
+        section_id,
+        now_ms,
+    };
+    let mut scan = ScanState::new(quantity, start);
     loop {
-        let rows = sqlx::query(&sql)
-            .bind(event_id)
-            .bind(section_id)
-            .bind(now_ms)
+        let rows = page_of.fetch(tx, &sql, scan.after, page).await?;
+        for row in &rows {
+            if scan.feed(unit_from_row(row)?) {
+                return Ok(scan.finish());
+            }
+        }
+        if (rows.len() as i64) < page {
+            return Ok(scan.finish());
+        }
+        page = (page * 4).min(max_page);
+    }
+}
+
+/// An allocation, if any, and the first free seat the scan saw.
+type ScanResult = (Option<breakwater_ticketing::Allocation>, Option<SeatKey>);
+
+/// A best-available scan in progress: the allocator, where the next page starts, and the
+/// first free seat seen (for the next scan's hint).
+struct ScanState {
+    allocator: Allocator,
+    after: SeatKey,
+    first_free: Option<SeatKey>,
+}
+
+impl ScanState {
+    fn new(quantity: u32, start: SeatKey) -> Self {
+        Self {
+            allocator: Allocator::new(quantity),
+            after: start,
+            first_free: None,
+        }
+    }
+
+    /// Feeds the next free seat; `true` once the allocator needs no more.
+    fn feed(&mut self, seat: Unit) -> bool {
+        self.after = (
+            i64::from(seat.section_rank),
+            i64::from(seat.row),
+            i64::from(seat.number),
+        );
+        self.first_free.get_or_insert(self.after);
+        self.allocator.push(seat)
+    }
+
+    fn finish(self) -> ScanResult {
+        (self.allocator.finish(), self.first_free)
+    }
+}
+
+/// What every page query of a scan binds: `$1` event, `$2` section filter, `$3` now,
+/// `$4..$6` the key to continue after, `$7` the page size.
+struct PageOf<'a> {
+    event_id: &'a str,
+    section_id: &'a str,
+    now_ms: i64,
+}
+
+impl PageOf<'_> {
+    async fn fetch(
+        &self,
+        tx: &mut Tx,
+        sql: &str,
+        after: SeatKey,
+        limit: i64,
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        Ok(sqlx::query(sql)
+            .bind(self.event_id)
+            .bind(self.section_id)
+            .bind(self.now_ms)
             .bind(after.0)
             .bind(after.1)
             .bind(after.2)
-            .bind(page)
+            .bind(limit)
             .fetch_all(&mut **tx)
-            .await?;
-        let full_page = rows.len() as i64 == page;
-        for row in &rows {
-            let seat = unit_from_row(row)?;
-            after = (
-                i64::from(seat.section_rank),
-                i64::from(seat.row),
-                i64::from(seat.number),
-            );
-            first_free.get_or_insert(after);
-            if allocator.push(seat) {
-                return Ok((allocator.finish(), first_free));
-            }
-        }
-        if !full_page {
-            return Ok((allocator.finish(), first_free));
-        }
-        page = (page * 4).min(max_page);
+            .await?)
     }
 }
 
@@ -513,7 +564,7 @@ async fn allocate_by_rows(
     section_id: &str,
     start: SeatKey,
     now_ms: i64,
-) -> Result<(Option<breakwater_ticketing::Allocation>, Option<SeatKey>), StoreError> {
+) -> Result<ScanResult, StoreError> {
     let sql = format!(
         "SELECT section_rank, row_no, MIN(section_id) AS section_id, \
          MIN(row_length) AS row_length, MIN(price_cents) AS price_cents, \
@@ -524,36 +575,23 @@ async fn allocate_by_rows(
          GROUP BY section_rank, row_no ORDER BY section_rank, row_no LIMIT $7",
         free_seat("$3")
     );
-    let mut allocator = Allocator::new(quantity);
-    let mut after = start;
-    let mut first_free = None;
+    let page_of = PageOf {
+        event_id,
+        section_id,
+        now_ms,
+    };
+    let mut scan = ScanState::new(quantity, start);
     loop {
-        let rows = sqlx::query(&sql)
-            .bind(event_id)
-            .bind(section_id)
-            .bind(now_ms)
-            .bind(after.0)
-            .bind(after.1)
-            .bind(after.2)
-            .bind(ROWS_PAGE)
-            .fetch_all(&mut **tx)
-            .await?;
-        let full_page = rows.len() as i64 == ROWS_PAGE;
+        let rows = page_of.fetch(tx, &sql, scan.after, ROWS_PAGE).await?;
         for row in &rows {
             for seat in seats_of_row(row)? {
-                after = (
-                    i64::from(seat.section_rank),
-                    i64::from(seat.row),
-                    i64::from(seat.number),
-                );
-                first_free.get_or_insert(after);
-                if allocator.push(seat) {
-                    return Ok((allocator.finish(), first_free));
+                if scan.feed(seat) {
+                    return Ok(scan.finish());
                 }
             }
         }
-        if !full_page {
-            return Ok((allocator.finish(), first_free));
+        if (rows.len() as i64) < ROWS_PAGE {
+            return Ok(scan.finish());
         }
     }
 }
