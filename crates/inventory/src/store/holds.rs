@@ -456,11 +456,9 @@ async fn allocate(
     };
     let mut page = FIRST_PAGE.min(max_page);
     let sql = format!(
-        "SELECT {SEAT_COLUMNS} FROM inv_seats \
-         WHERE event_id = $1 AND ($2 = '' OR section_id = $2) AND {} \
-         AND (section_rank, row_no, seat_no) > ($4, $5, $6) \
+        "SELECT {SEAT_COLUMNS} FROM inv_seats WHERE {} \
          ORDER BY section_rank, row_no, seat_no LIMIT $7{locking}",
-        free_seat("$3")
+        PageOf::filter_sql()
     );
     let page_of = PageOf {
         event_id,
@@ -527,6 +525,16 @@ struct PageOf<'a> {
 }
 
 impl PageOf<'_> {
+    /// The condition every page query filters on: free seats of the event (and section)
+    /// after the given key.
+    fn filter_sql() -> String {
+        format!(
+            "event_id = $1 AND ($2 = '' OR section_id = $2) AND {} \
+             AND (section_rank, row_no, seat_no) > ($4, $5, $6)",
+            free_seat("$3")
+        )
+    }
+
     async fn fetch(
         &self,
         tx: &mut Tx,
@@ -569,11 +577,9 @@ async fn allocate_by_rows(
         "SELECT section_rank, row_no, MIN(section_id) AS section_id, \
          MIN(row_length) AS row_length, MIN(price_cents) AS price_cents, \
          group_concat(seat_no) AS seat_nos, group_concat(seat_id) AS seat_ids \
-         FROM inv_seats \
-         WHERE event_id = $1 AND ($2 = '' OR section_id = $2) AND {} \
-         AND (section_rank, row_no, seat_no) > ($4, $5, $6) \
+         FROM inv_seats WHERE {} \
          GROUP BY section_rank, row_no ORDER BY section_rank, row_no LIMIT $7",
-        free_seat("$3")
+        PageOf::filter_sql()
     );
     let page_of = PageOf {
         event_id,
