@@ -447,25 +447,34 @@ async fn allocate(
     start: SeatKey,
     now_ms: i64,
 ) -> Result<ScanResult, StoreError> {
-    let (max_page, locking) = match locking {
-        Locking::Skip => (PG_PAGE, " FOR UPDATE SKIP LOCKED"),
-        Locking::Wait => (PG_PAGE, " FOR UPDATE"),
-        Locking::None => {
-            return allocate_by_rows(tx, event_id, quantity, section_id, start, now_ms).await;
-        }
-    };
-    let mut page = FIRST_PAGE.min(max_page);
-    let sql = format!(
-        "SELECT {SEAT_COLUMNS} FROM inv_seats WHERE {} \
-         ORDER BY section_rank, row_no, seat_no LIMIT $7{locking}",
-        PageOf::filter_sql()
-    );
     let page_of = PageOf {
         event_id,
         section_id,
         now_ms,
     };
-    let mut scan = ScanState::new(quantity, start);
+    let scan = ScanState::new(quantity, start);
+    let locking = match locking {
+        Locking::Skip => " FOR UPDATE SKIP LOCKED",
+        Locking::Wait => " FOR UPDATE",
+        Locking::None => return allocate_by_rows(tx, &page_of, scan).await,
+    };
+    allocate_by_seats(tx, &page_of, scan, locking).await
+}
+
+/// PostgreSQL's scan: free seats one result row each, locked as they are read, in pages
+/// growing from [`FIRST_PAGE`] to [`PG_PAGE`].
+async fn allocate_by_seats(
+    tx: &mut Tx,
+    page_of: &PageOf<'_>,
+    mut scan: ScanState,
+    locking: &str,
+) -> Result<ScanResult, StoreError> {
+    let mut page = FIRST_PAGE.min(PG_PAGE);
+    let sql = format!(
+        "SELECT {SEAT_COLUMNS} FROM inv_seats WHERE {} \
+         ORDER BY section_rank, row_no, seat_no LIMIT $7{locking}",
+        PageOf::filter_sql()
+    );
     loop {
         let rows = page_of.fetch(tx, &sql, scan.after, page).await?;
         for row in &rows {
@@ -476,7 +485,7 @@ async fn allocate(
         if (rows.len() as i64) < page {
             return Ok(scan.finish());
         }
-        page = (page * 4).min(max_page);
+        page = (page * 4).min(PG_PAGE);
     }
 }
 
@@ -567,11 +576,8 @@ const ROWS_PAGE: i64 = 8;
 /// handful.
 async fn allocate_by_rows(
     tx: &mut Tx,
-    event_id: &str,
-    quantity: u32,
-    section_id: &str,
-    start: SeatKey,
-    now_ms: i64,
+    page_of: &PageOf<'_>,
+    mut scan: ScanState,
 ) -> Result<ScanResult, StoreError> {
     let sql = format!(
         "SELECT section_rank, row_no, MIN(section_id) AS section_id, \
@@ -581,12 +587,6 @@ async fn allocate_by_rows(
          GROUP BY section_rank, row_no ORDER BY section_rank, row_no LIMIT $7",
         PageOf::filter_sql()
     );
-    let page_of = PageOf {
-        event_id,
-        section_id,
-        now_ms,
-    };
-    let mut scan = ScanState::new(quantity, start);
     loop {
         let rows = page_of.fetch(tx, &sql, scan.after, ROWS_PAGE).await?;
         for row in &rows {
