@@ -21,14 +21,19 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A grouped write did not take effect (see `breakwater_sqldb::GroupWriter`).
+    #[error("database: {0}")]
+    Batch(#[from] breakwater_sqldb::GroupError),
 }
 
 impl StoreError {
     /// Whether retrying the whole transaction may succeed (PostgreSQL deadlock or
     /// serialization failure, SQLite busy).
     pub fn is_transient(&self) -> bool {
-        let Self::Database(error) = self else {
-            return false;
+        let error = match self {
+            Self::Batch(breakwater_sqldb::GroupError::Aborted(_)) => return true,
+            Self::Database(error) => error,
+            _ => return false,
         };
         error
             .as_database_error()

@@ -39,7 +39,7 @@ fn to_status(error: StoreError) -> Status {
             Status::failed_precondition(error.to_string())
         }
         StoreError::Invalid(_) => Status::invalid_argument(error.to_string()),
-        StoreError::Database(_) => {
+        StoreError::Database(_) | StoreError::Batch(_) => {
             tracing::error!(%error, "inventory database error");
             Status::unavailable("inventory database unavailable")
         }

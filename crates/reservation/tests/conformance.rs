@@ -32,6 +32,8 @@ conformance!(
     prices_and_totals_come_from_the_server,
     idempotency_keys_replay_and_refuse_reuse,
     ticket_limit_counts_live_holds_and_orders,
+    concurrent_holds_of_one_buyer_never_pass_the_limit,
+    concurrent_retries_of_one_request_hold_once,
     buyers_only_see_their_own_holds_and_orders,
     tokens_are_checked_on_every_call,
     expired_holds_return_seats_to_sale,
@@ -478,6 +480,60 @@ async fn ticket_limit_counts_live_holds_and_orders(engine: Engine) {
         .hold(&stack.token("e", 2), "e", "l5", json!({"quantity": 4}))
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    stack.stop().await.unwrap();
+}
+
+async fn concurrent_holds_of_one_buyer_never_pass_the_limit(engine: Engine) {
+    let stack = Stack::start(engine).await.unwrap();
+    stack.open_event("e", seated_venue(1, 10, 10), 4, 300).await;
+    let token = stack.token("e", 1);
+    let keys: Vec<String> = (0..12).map(|i| format!("race-{i}")).collect();
+    let answers = futures::future::join_all(
+        keys.iter()
+            .map(|key| stack.hold(&token, "e", key, json!({"quantity": 2}))),
+    )
+    .await;
+    let granted = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    for (status, body) in &answers {
+        assert!(
+            *status == StatusCode::CREATED || body["error"] == "ticket_limit_exceeded",
+            "{status} {body}"
+        );
+    }
+    assert_eq!(granted, 2, "a limit of 4 grants two holds of 2");
+    // Holds refused for the limit after inventory granted them gave their seats back.
+    let sales = stack.sales("e").await;
+    assert_eq!(sales["held"], 4, "{sales}");
+    // A retry of a refused request is refused again, and holds nothing.
+    let refused = answers
+        .iter()
+        .position(|(status, _)| *status != StatusCode::CREATED)
+        .unwrap();
+    let (status, _) = stack
+        .hold(&token, "e", &keys[refused], json!({"quantity": 2}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(stack.sales("e").await["held"], 4);
+    stack.stop().await.unwrap();
+}
+
+async fn concurrent_retries_of_one_request_hold_once(engine: Engine) {
+    let stack = Stack::start(engine).await.unwrap();
+    stack.open_event("e", seated_venue(1, 10, 10), 6, 300).await;
+    let token = stack.token("e", 1);
+    let answers = futures::future::join_all(
+        (0..8).map(|_| stack.hold(&token, "e", "once", json!({"quantity": 3}))),
+    )
+    .await;
+    let (first_status, first) = &answers[0];
+    assert_eq!(*first_status, StatusCode::CREATED, "{first}");
+    for answer in &answers {
+        assert_eq!(answer, &answers[0], "every retry gets the one answer");
+    }
+    assert_eq!(stack.sales("e").await["held"], 3, "one hold of 3, not 8");
     stack.stop().await.unwrap();
 }
 

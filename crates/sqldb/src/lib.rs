@@ -2,7 +2,11 @@
 //! reached through sqlx's `Any` driver so one set of SQL (with `$n` placeholders, which both
 //! engines accept) serves both. Shared by the inventory, payment and reservation services.
 
+mod group;
+
 use std::time::Duration;
+
+pub use group::{ConnectionFuture, GroupError, GroupWriter};
 
 use sqlx::AnyPool;
 use sqlx::Executor;
@@ -31,7 +35,13 @@ pub struct Database {
     pub read: AnyPool,
     /// The engine behind the pools.
     pub engine: Engine,
+    /// SQLite: group commit on the writer for the hottest writes (see [`GroupWriter`]).
+    pub group: Option<GroupWriter>,
 }
+
+/// Writes per group-commit transaction at most: enough to take a rush's queue in one go,
+/// few enough that one batch's transaction stays short.
+const MAX_BATCH: usize = 64;
 
 /// Waiting longer than this for a pooled connection fails the request rather than queueing
 /// it without bound.
@@ -65,6 +75,7 @@ impl Database {
                 let write = sqlite_pool(1).connect(url).await?;
                 let read = sqlite_pool(max_connections.max(1)).connect_lazy(url)?;
                 Self {
+                    group: Some(GroupWriter::start(write.clone(), MAX_BATCH)),
                     write,
                     read,
                     engine,
@@ -76,6 +87,7 @@ impl Database {
                     write: pool.clone(),
                     read: pool,
                     engine,
+                    group: None,
                 }
             }
         };

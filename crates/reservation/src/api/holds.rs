@@ -19,7 +19,10 @@ use crate::auth;
 use crate::clients::RemoteError;
 use crate::error::{ApiError, send};
 use crate::saga::now_ms;
-use crate::store::{BeginHold, Buyer, HoldRecord, HoldResult, NewHold, SeatLine, StoredResponse};
+use crate::store::{
+    Buyer, Claim, HoldRecord, HoldResult, NewHold, Precheck, Recorded, SeatLine, StoreError,
+    StoredResponse, hold_id_for,
+};
 
 /// The body of a hold request. Money fields a client may send are accepted and ignored:
 /// prices come from the server.
@@ -130,23 +133,86 @@ pub async fn create(
         currency: &settings.currency,
         expires_at_ms: now + i64::from(settings.hold_seconds) * 1_000,
     };
-    let hold = match state.store.begin_hold(&new, now).await? {
-        BeginHold::New(hold) | BeginHold::Resume(hold) => hold,
-        BeginHold::Replay(response) => return Ok(send(response)),
-        BeginHold::KeyMismatch => return Err(key_reused()),
-        BeginHold::OverLimit { limit, counted } => {
-            metrics::counter!("breakwater_holds_total", "outcome" => "over_limit").increment(1);
-            return Err(ApiError::unprocessable(
-                "ticket_limit_exceeded",
-                format!("at most {limit} tickets per buyer for this event"),
-            )
-            .with("limit", limit)
-            .with("already_held", counted));
-        }
+    let response = match state.store.precheck_hold(&new, now).await? {
+        Precheck::Fresh => place_new(&state, &new, now).await?,
+        Precheck::OverLimit { counted } => return Err(over_limit(&new, counted)),
+        Precheck::Seen(claim) => answer_seen(&state, &buyer, &key, claim).await?,
     };
-    let response = place(&state, &buyer, &key, hold).await?;
     metrics::histogram!("breakwater_hold_seconds").record(started.elapsed().as_secs_f64());
     Ok(send(response))
+}
+
+fn over_limit(new: &NewHold<'_>, counted: u64) -> ApiError {
+    metrics::counter!("breakwater_holds_total", "outcome" => "over_limit").increment(1);
+    ApiError::unprocessable(
+        "ticket_limit_exceeded",
+        format!("at most {} tickets per buyer for this event", new.limit),
+    )
+    .with("limit", new.limit)
+    .with("already_held", counted)
+}
+
+/// The answer to a request whose key was used before.
+async fn answer_seen(
+    state: &AppState,
+    buyer: &Buyer,
+    key: &str,
+    claim: Claim,
+) -> Result<StoredResponse, ApiError> {
+    match claim {
+        Claim::Replay(response) => Ok(response),
+        Claim::Mismatch => Err(key_reused()),
+        Claim::Resume(hold_id) => {
+            let hold = state.store.hold(&hold_id).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!("idempotency key names missing hold {hold_id}"))
+            })?;
+            place(state, buyer, key, hold).await
+        }
+        Claim::New => Err(StoreError::Corrupt("a seen key claimed as new".into()).into()),
+    }
+}
+
+/// Asks inventory for a new hold, then records the hold and the request's answer in one
+/// write (see `store::placing`).
+async fn place_new(
+    state: &AppState,
+    new: &NewHold<'_>,
+    now: i64,
+) -> Result<StoredResponse, ApiError> {
+    let hold_id = hold_id_for(new.buyer, new.key);
+    let hold = HoldRecord::pending(new, hold_id.clone());
+    let (result, answer) = match ask_inventory(state, &hold).await {
+        Ok(asked) => asked,
+        Err(error) => {
+            // Inventory may have held seats before the line broke: leave a pending hold
+            // for a retry to resume or the reconciler to give back.
+            if let Err(store_error) = state.store.begin_hold(new, &hold_id, now).await {
+                tracing::warn!(%store_error, %hold_id, "could not record a pending hold");
+            }
+            return Err(error);
+        }
+    };
+    match state
+        .store
+        .record_hold(new, &hold_id, &result, &answer, now_ms())
+        .await?
+    {
+        Recorded::Answered(sent) => Ok(sent),
+        Recorded::OverLimit { counted } => {
+            // A concurrent hold of this buyer took the last of the limit first.
+            if let Err(error) = state.backends.release(&hold_id).await {
+                tracing::warn!(%error, %hold_id, "could not give back a hold over the limit; it lapses");
+            }
+            Err(over_limit(new, counted))
+        }
+        Recorded::KeyTaken => match state.store.precheck_hold(new, now).await? {
+            Precheck::Seen(claim) => answer_seen(state, new.buyer, new.key, claim).await,
+            _ => Err(ApiError::conflict(
+                "request_in_progress",
+                "a request with this Idempotency-Key is in progress; retry",
+            )),
+        },
+    }
 }
 
 /// Asks inventory for a pending hold's seats (again, when resuming: inventory holds
@@ -163,6 +229,31 @@ async fn place(
             .complete_request(buyer, key, answer_for(&hold, now_ms()))
             .await?);
     }
+    let (result, answer) = ask_inventory(state, &hold).await?;
+    if let Some(sent) = state
+        .store
+        .settle_hold(&hold.hold_id, &result, now_ms(), (buyer, key, answer))
+        .await?
+    {
+        return Ok(sent);
+    }
+    // Someone else (a concurrent retry, the reconciler) settled it: answer from that.
+    let current = state
+        .store
+        .hold(&hold.hold_id)
+        .await?
+        .ok_or_else(|| input::not_found("hold"))?;
+    Ok(state
+        .store
+        .complete_request(buyer, key, answer_for(&current, now_ms()))
+        .await?)
+}
+
+/// Inventory's answer for a pending hold, and the answer the request gets for it.
+async fn ask_inventory(
+    state: &AppState,
+    hold: &HoldRecord,
+) -> Result<(HoldResult, StoredResponse), ApiError> {
     let request = inv::HoldRequest {
         event_id: hold.buyer.event.clone(),
         hold_id: hold.hold_id.clone(),
@@ -170,7 +261,7 @@ async fn place(
         expires_at_ms: hold.expires_at_ms,
     };
     let (result, answer) = match state.backends.hold(request).await {
-        Ok(response) => outcome(response, &hold)?,
+        Ok(response) => outcome(response, hold)?,
         Err(error @ RemoteError::Refused { .. }) => {
             tracing::warn!(%error, "inventory refused a hold");
             let answer = ApiError::conflict("hold_failed", "the hold could not be placed");
@@ -184,8 +275,6 @@ async fn place(
         "rejected"
     };
     metrics::counter!("breakwater_holds_total", "outcome" => outcome).increment(1);
-    let now = now_ms();
-    let hold_id = hold.hold_id.clone();
     let answer = match &result {
         HoldResult::Held {
             seats,
@@ -199,29 +288,13 @@ async fn place(
                 total_cents: *total_cents,
                 adjacent: *adjacent,
                 expires_at_ms: *expires_at_ms,
-                ..hold
+                ..hold.clone()
             },
-            now,
+            now_ms(),
         ),
         HoldResult::Rejected => answer,
     };
-    if let Some(sent) = state
-        .store
-        .settle_hold(&hold_id, &result, now, (buyer, key, answer))
-        .await?
-    {
-        return Ok(sent);
-    }
-    // Someone else (a concurrent retry, the reconciler) settled it: answer from that.
-    let current = state
-        .store
-        .hold(&hold_id)
-        .await?
-        .ok_or_else(|| input::not_found("hold"))?;
-    Ok(state
-        .store
-        .complete_request(buyer, key, answer_for(&current, now))
-        .await?)
+    Ok((result, answer))
 }
 
 fn pick(request: &Value) -> inv::hold_request::Pick {

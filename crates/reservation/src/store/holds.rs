@@ -36,6 +36,25 @@ pub struct HoldRecord {
     pub order_id: Option<String>,
 }
 
+impl HoldRecord {
+    /// A hold just asked for: pending, no seats yet.
+    pub fn pending(new: &NewHold<'_>, hold_id: String) -> Self {
+        Self {
+            hold_id,
+            buyer: new.buyer.clone(),
+            state: HoldState::Pending,
+            quantity: new.quantity,
+            request: new.request.clone(),
+            seats: Vec::new(),
+            total_cents: 0,
+            currency: new.currency.to_owned(),
+            adjacent: true,
+            expires_at_ms: new.expires_at_ms,
+            order_id: None,
+        }
+    }
+}
+
 /// What inventory answered for a pending hold.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HoldResult {
@@ -95,18 +114,27 @@ pub struct NewHold<'a> {
     pub expires_at_ms: i64,
 }
 
+/// The buyer's tickets in live holds and orders, as an expression of `$1` event, `$2` buyer
+/// and `$3` now: what the ticket limit is checked against.
+pub(super) const COUNTED_TICKETS: &str = "CAST(COALESCE(SUM(quantity), 0) AS BIGINT) \
+     FROM res_holds WHERE event_id = $1 AND buyer = $2 \
+     AND (state IN ('pending', 'checking_out', 'converted') \
+     OR (state = 'held' AND expires_at_ms > $3))";
+
 const COLUMNS: &str = "hold_id, event_id, buyer, state, quantity, request, seats, total_cents, \
                        currency, adjacent, expires_at_ms, order_id";
 
 impl ReservationStore {
-    /// Claims the idempotency key and, within the buyer's ticket limit, records a pending
-    /// hold, all in one transaction.
+    /// Claims the idempotency key and, within the buyer's ticket limit, records hold
+    /// `hold_id` as pending, all in one transaction: what is left when inventory could not
+    /// be reached, for a retry of the request to resume or the reconciler to abandon.
     pub async fn begin_hold(
         &self,
         new: &NewHold<'_>,
+        hold_id: &str,
         now_ms: i64,
     ) -> Result<BeginHold, StoreError> {
-        let hold_id = uuid::Uuid::new_v4().to_string();
+        let hold_id = hold_id.to_owned();
         let mut tx = self.db.write.begin().await?;
         match claim(
             &mut tx,
@@ -130,18 +158,19 @@ impl ReservationStore {
             }
         }
         if self.db.engine == Engine::Postgres {
+            // A pending hold is soft state (it lapses by itself): its commit need not wait
+            // for the WAL flush.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
             lock_buyer(&mut tx, new.buyer).await?;
         }
-        let counted: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM res_holds \
-             WHERE event_id = $1 AND buyer = $2 AND (state IN ('pending', 'checking_out', 'converted') \
-             OR (state = 'held' AND expires_at_ms > $3))",
-        )
-        .bind(&new.buyer.event)
-        .bind(new.buyer.number)
-        .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await?;
+        let counted: i64 = sqlx::query_scalar(&format!("SELECT {COUNTED_TICKETS}"))
+            .bind(&new.buyer.event)
+            .bind(new.buyer.number)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await?;
         let counted = u64::try_from(counted).unwrap_or(0);
         if counted + u64::from(new.quantity) > u64::from(new.limit) {
             return Ok(BeginHold::OverLimit {
@@ -165,19 +194,7 @@ impl ReservationStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(BeginHold::New(HoldRecord {
-            hold_id,
-            buyer: new.buyer.clone(),
-            state: HoldState::Pending,
-            quantity: new.quantity,
-            request: new.request.clone(),
-            seats: Vec::new(),
-            total_cents: 0,
-            currency: new.currency.to_owned(),
-            adjacent: true,
-            expires_at_ms: new.expires_at_ms,
-            order_id: None,
-        }))
+        Ok(BeginHold::New(HoldRecord::pending(new, hold_id)))
     }
 
     /// Records inventory's answer for a pending hold and the request's final answer, in one
@@ -271,15 +288,11 @@ impl ReservationStore {
 }
 
 /// Takes the buyer's row lock (PostgreSQL; SQLite has a single writer) so one buyer's
-/// concurrent holds are counted against the limit one after another. Holds are soft state
-/// (they lapse by themselves), so this transaction's commit need not wait for the WAL flush.
-async fn lock_buyer(
+/// concurrent holds are counted against the limit one after another.
+pub(super) async fn lock_buyer(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     buyer: &Buyer,
 ) -> Result<(), StoreError> {
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut **tx)
-        .await?;
     sqlx::query(
         "INSERT INTO res_buyers (event_id, buyer, lock_seq) VALUES ($1, $2, 1) \
          ON CONFLICT (event_id, buyer) DO UPDATE SET lock_seq = res_buyers.lock_seq + 1",

@@ -1,6 +1,7 @@
 //! Idempotency keys: claimed inside the transaction that makes the first change, completed
 //! with the first final answer.
 
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{Buyer, ReservationStore, StoreError};
@@ -61,6 +62,12 @@ pub(super) async fn claim(
     .bind(key)
     .fetch_one(&mut **tx)
     .await?;
+    seen(&row, request)
+}
+
+/// What an existing key's row (columns `request, resource_id, status_code, response`)
+/// means for a request with canonical text `request`.
+pub(super) fn seen(row: &AnyRow, request: &str) -> Result<Claim, StoreError> {
     let stored_request: String = row.try_get("request")?;
     if stored_request != request {
         return Ok(Claim::Mismatch);

@@ -5,6 +5,7 @@ mod events;
 mod holds;
 mod idempotency;
 mod orders;
+mod placing;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,7 @@ pub use events::{EventPatch, EventSettings, PutEventOutcome};
 pub use holds::{BeginHold, HoldRecord, HoldResult, NewHold};
 pub use idempotency::{Claim, StoredResponse};
 pub use orders::{BeginCheckout, OrderRecord, SalesTotals};
+pub use placing::{Precheck, Recorded, hold_id_for};
 
 /// Why a reservation store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +26,9 @@ pub enum StoreError {
     /// A stored value could not be read back (a bug or a foreign writer).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A grouped write did not take effect (see `breakwater_sqldb::GroupWriter`).
+    #[error("database: {0}")]
+    Batch(#[from] breakwater_sqldb::GroupError),
 }
 
 impl From<serde_json::Error> for StoreError {
