@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p breakwater-reservation --example backend_bench -- \
-//!     [--quick] [--store sqlite|postgres|both] [--out DIR] [--clients N]
+//!     [--quick] [--store sqlite|postgres|both] [--out DIR] [--clients N] [--connections N]
 //! ```
 //!
 //! Two phases per store, each with a fixed number of concurrent clients: every buyer holds
@@ -28,12 +28,15 @@ const ADMIN_KEY: &str = "bench-admin-key-0123456789";
 /// Concurrent clients unless `--clients` says otherwise (closed loop: each sends its next
 /// request when the previous one is answered).
 const DEFAULT_CLIENTS: usize = 16;
+/// Database connections per service unless `--connections` says otherwise.
+const DEFAULT_CONNECTIONS: u32 = 16;
 const SEATS_PER_HOLD: u32 = 2;
 
 /// Command-line options.
 struct Options {
     quick: bool,
     clients: usize,
+    connections: u32,
     stores: Vec<&'static str>,
     out: std::path::PathBuf,
 }
@@ -42,6 +45,7 @@ fn options() -> anyhow::Result<Options> {
     let mut options = Options {
         quick: false,
         clients: DEFAULT_CLIENTS,
+        connections: DEFAULT_CONNECTIONS,
         stores: vec!["sqlite", "postgres"],
         out: "bench-out".into(),
     };
@@ -63,6 +67,13 @@ fn options() -> anyhow::Result<Options> {
                     .and_then(|n| n.parse().ok())
                     .filter(|n| (1..=1024).contains(n))
                     .context("--clients takes a number from 1 to 1024")?
+            }
+            "--connections" => {
+                options.connections = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (1..=256).contains(n))
+                    .context("--connections takes a number from 1 to 256")?
             }
             "--out" => options.out = args.next().context("--out takes a directory")?.into(),
             other => anyhow::bail!("unknown argument {other}"),
@@ -99,7 +110,7 @@ struct Services {
     _postgres: Option<FreshDatabase>,
 }
 
-async fn start(store: &str) -> anyhow::Result<Services> {
+async fn start(store: &str, connections: u32) -> anyhow::Result<Services> {
     let (urls, dir, postgres) = match store {
         "sqlite" => {
             let dir = tempfile::tempdir()?;
@@ -124,13 +135,13 @@ async fn start(store: &str) -> anyhow::Result<Services> {
     let inventory = breakwater_inventory::start(breakwater_inventory::Config {
         listen: loopback,
         database_url: urls[0].clone(),
-        max_connections: 16,
+        max_connections: connections,
     })
     .await?;
     let payment = breakwater_payment::start(breakwater_payment::Config {
         listen: loopback,
         database_url: urls[1].clone(),
-        max_connections: 16,
+        max_connections: connections,
         latency_ms: 10,
         ..Default::default()
     })
@@ -138,7 +149,7 @@ async fn start(store: &str) -> anyhow::Result<Services> {
     let reservation = breakwater_reservation::start(breakwater_reservation::Config {
         listen: loopback,
         database_url: urls[2].clone(),
-        max_connections: 16,
+        max_connections: connections,
         inventory_url: inventory.url(),
         payment_url: payment.url(),
         token_secret: TOKEN_SECRET.into(),
@@ -211,12 +222,9 @@ where
     })
 }
 
-async fn run_store(
-    store: &str,
-    quick: bool,
-    clients: usize,
-) -> anyhow::Result<(Value, Phase, Phase)> {
-    let services = start(store).await?;
+async fn run_store(store: &str, options: &Options) -> anyhow::Result<(Value, Phase, Phase)> {
+    let (quick, clients) = (options.quick, options.clients);
+    let services = start(store, options.connections).await?;
     let base = services.reservation.url();
     let holds: u64 = if quick { 2_000 } else { 10_000 };
     let rows = u32::try_from(holds * u64::from(SEATS_PER_HOLD) / 4 / 100 + 1)?;
@@ -316,6 +324,7 @@ async fn run_store(
         "store": store,
         "quick": quick,
         "clients": clients,
+        "connections_per_service": options.connections,
         "holds": holds,
         "hold_errors": hold_phase.errors,
         "holds_per_s": (hold_phase.per_second() * 10.0).round() / 10.0,
@@ -410,7 +419,7 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&options.out)?;
     let mut results = Vec::new();
     for store in &options.stores {
-        let (line, holds, checkouts) = run_store(store, options.quick, options.clients).await?;
+        let (line, holds, checkouts) = run_store(store, &options).await?;
         println!("{line}");
         results.push((store.to_string(), holds, checkouts));
     }

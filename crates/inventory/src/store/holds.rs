@@ -183,13 +183,13 @@ async fn hold_in_transaction(
     request: &HoldRequest,
     now_ms: i64,
 ) -> Result<Attempt, StoreError> {
-    let mut tx = pool.begin().await?;
     // A hold is soft state that lapses by itself, so its commit need not wait for the WAL
     // flush (sales, pins and releases keep full durability). A database crash can lose the
     // last instants of holds, never a sale; the lost hold's checkout then fails at `pin` and
     // nothing is charged. Row locks taken below are thus never held across a disk flush.
-    sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut *tx)
+    // Sent with BEGIN, in one round trip.
+    let mut tx = pool
+        .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
         .await?;
     let (attempt, _) = place(&mut tx, &scan, request, now_ms).await?;
     if matches!(attempt, Attempt::Done(HoldOutcome::Held { .. })) {

@@ -11,6 +11,8 @@
 //! reconciler to settle; a crash between inventory's answer and the write leaves seats held
 //! under an id only a retry of the same request reaches, and they lapse at the hold's expiry.
 
+use std::sync::LazyLock;
+
 use breakwater_sqldb::{GroupError, GroupWriter};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
@@ -141,7 +143,8 @@ impl ReservationStore {
         }
     }
 
-    /// PostgreSQL: the write in a transaction of its own, under the buyer's lock.
+    /// PostgreSQL: the write in a transaction of its own, under the buyer's lock; the key
+    /// and the hold go in one statement.
     async fn write_in_transaction(
         &self,
         buyer: &Buyer,
@@ -149,10 +152,13 @@ impl ReservationStore {
     ) -> Result<Written, StoreError> {
         let mut tx = self.db.write.begin().await?;
         lock_buyer(&mut tx, buyer).await?;
-        if !claim_key(&mut tx, row).await? {
+        let counts = bind_settled(sqlx::query(RECORD_IN_ONE_STATEMENT.as_str()), row)
+            .fetch_one(&mut *tx)
+            .await?;
+        if counts.try_get::<i64, _>("claimed")? != 1 {
             return Ok(Written::KeyTaken);
         }
-        if !insert_hold(&mut tx, row).await? {
+        if counts.try_get::<i64, _>("inserted")? != 1 {
             return Ok(Written::OverLimit);
         }
         tx.commit().await?;
@@ -272,55 +278,75 @@ impl SettledHold {
     }
 }
 
-/// Claims the idempotency key with its final answer; `false` when it was taken.
-async fn claim_key(connection: &mut AnyConnection, row: &SettledHold) -> Result<bool, StoreError> {
-    let claimed = sqlx::query(
-        "INSERT INTO res_idempotency (event_id, buyer, idem_key, request, resource_id, \
-         status_code, response, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (event_id, buyer, idem_key) DO NOTHING",
-    )
-    .bind(&row.event)
-    .bind(row.buyer)
-    .bind(&row.key)
-    .bind(&row.request_text)
-    .bind(&row.hold_id)
-    .bind(row.status)
-    .bind(&row.response)
-    .bind(row.now_ms)
-    .execute(&mut *connection)
-    .await?
-    .rows_affected();
-    Ok(claimed == 1)
-}
+/// Claims the idempotency key with its final answer (parameters as [`bind_settled`]).
+const CLAIM_KEY: &str = "INSERT INTO res_idempotency (event_id, buyer, idem_key, request, \
+     resource_id, status_code, response, created_at_ms) VALUES ($1, $2, $14, $15, $4, $16, $17, $3) \
+     ON CONFLICT (event_id, buyer, idem_key) DO NOTHING";
 
-/// Inserts the settled hold; a held one only while the buyer stays within the limit
-/// (`false`: over it, nothing inserted).
-async fn insert_hold(
-    connection: &mut AnyConnection,
-    row: &SettledHold,
-) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(&format!(
+/// Inserts the settled hold, a held one only while the buyer stays within the limit
+/// (parameters as [`bind_settled`]; ends in a `WHERE` clause callers may extend).
+static INSERT_HOLD: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "INSERT INTO res_holds (hold_id, event_id, buyer, state, quantity, request, seats, \
          total_cents, currency, adjacent, expires_at_ms, created_at_ms, updated_at_ms) \
          SELECT $4, $1, $2, $5, $6, $7, $8, $9, $10, $11, $12, $3, $3 \
-         WHERE $5 = 'rejected' OR (SELECT {COUNTED_TICKETS}) + $6 <= $13"
-    ))
-    .bind(&row.event)
-    .bind(row.buyer)
-    .bind(row.now_ms)
-    .bind(&row.hold_id)
-    .bind(row.state)
-    .bind(row.quantity)
-    .bind(&row.request)
-    .bind(&row.seats)
-    .bind(row.total_cents)
-    .bind(&row.currency)
-    .bind(i64::from(row.adjacent))
-    .bind(row.expires_at_ms)
-    .bind(row.limit)
-    .execute(&mut *connection)
-    .await?
-    .rows_affected();
+         WHERE ($5 = 'rejected' OR (SELECT {COUNTED_TICKETS}) + $6 <= $13)"
+    )
+});
+
+/// PostgreSQL: the key and the hold in one statement, answering what each insert did.
+static RECORD_IN_ONE_STATEMENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH claimed AS ({CLAIM_KEY} RETURNING 1), \
+         inserted AS ({insert_hold} AND EXISTS (SELECT 1 FROM claimed) RETURNING 1) \
+         SELECT CAST((SELECT COUNT(*) FROM claimed) AS BIGINT) AS claimed, \
+         CAST((SELECT COUNT(*) FROM inserted) AS BIGINT) AS inserted",
+        insert_hold = INSERT_HOLD.as_str()
+    )
+});
+
+/// Binds a settled hold as `$1` event, `$2` buyer, `$3` now, `$4` hold id, `$5` state,
+/// `$6` quantity, `$7` request, `$8` seats, `$9` total, `$10` currency, `$11` adjacent,
+/// `$12` expiry, `$13` limit, `$14` key, `$15` request text, `$16` status, `$17` answer.
+fn bind_settled<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    row: &'q SettledHold,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(&row.event)
+        .bind(row.buyer)
+        .bind(row.now_ms)
+        .bind(&row.hold_id)
+        .bind(row.state)
+        .bind(row.quantity)
+        .bind(&row.request)
+        .bind(&row.seats)
+        .bind(row.total_cents)
+        .bind(&row.currency)
+        .bind(i64::from(row.adjacent))
+        .bind(row.expires_at_ms)
+        .bind(row.limit)
+        .bind(&row.key)
+        .bind(&row.request_text)
+        .bind(row.status)
+        .bind(&row.response)
+}
+
+/// Claims the idempotency key with its final answer; `false` when it was taken.
+async fn claim_key(connection: &mut AnyConnection, row: &SettledHold) -> Result<bool, StoreError> {
+    let claimed = bind_settled(sqlx::query(CLAIM_KEY), row)
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
+    Ok(claimed == 1)
+}
+
+/// Inserts the settled hold; `false`: over the limit, nothing inserted.
+async fn insert_hold(connection: &mut AnyConnection, row: &SettledHold) -> Result<bool, StoreError> {
+    let inserted = bind_settled(sqlx::query(INSERT_HOLD.as_str()), row)
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
     Ok(inserted == 1)
 }
 
