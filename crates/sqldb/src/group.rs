@@ -1,11 +1,11 @@
-//! Group commit for SQLite's one writer connection: writes queued while a transaction runs
-//! share the next one.
+//! Group commit: writes queued while a transaction runs share the next one.
 //!
-//! Why: every statement on SQLite's writer costs a round trip between the caller's task
-//! and the driver's thread, and the writer is busy for all of it, so the round trips of a
-//! transaction, not the SQL, bound writes per second. `BEGIN` and `COMMIT` are two of a
-//! hold's five; in a batch of K writes they are paid once, and pages every write touches
-//! (indexes, the table's last page) go to the WAL once per batch instead of once per write.
+//! Why: on SQLite's one writer connection every statement costs a round trip between the
+//! caller's task and the driver's thread, and the writer is busy for all of it, so the
+//! round trips of a transaction, not the SQL, bound writes per second; on PostgreSQL every
+//! statement is a network round trip and a backend wake-up, and the server shares the
+//! machine's cores. `BEGIN` and `COMMIT` are two of a hold's five statements; in a batch of
+//! K writes they are paid once, and so are the commit's WAL write and flush.
 //!
 //! The price is a contract: a write in a batch cannot roll back alone. It must check before
 //! it acts (SQLite has one writer, so what it reads stays true until it writes) or undo what
@@ -51,11 +51,11 @@ pub struct GroupWriter {
 }
 
 impl GroupWriter {
-    /// Starts the writer task on `pool` (a one-connection pool), taking at most `max_batch`
-    /// writes per transaction.
-    pub fn start(pool: AnyPool, max_batch: usize) -> Self {
+    /// Starts the writer task on `pool`, taking at most `max_batch` writes per transaction,
+    /// each transaction opened with `begin` (`None`: a plain `BEGIN`).
+    pub fn start(pool: AnyPool, max_batch: usize, begin: Option<&'static str>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, queue, max_batch.max(1)));
+        tokio::spawn(run(pool, begin, queue, max_batch.max(1)));
         Self { jobs }
     }
 
@@ -94,7 +94,12 @@ impl GroupWriter {
     }
 }
 
-async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
+async fn run(
+    pool: AnyPool,
+    begin: Option<&'static str>,
+    mut queue: mpsc::Receiver<Job>,
+    max_batch: usize,
+) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -103,14 +108,18 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 Err(_) => break,
             }
         }
-        run_batch(&pool, batch).await;
+        run_batch(&pool, begin, batch).await;
     }
 }
 
 /// Runs one batch in one transaction; writes not run (after a failure) are dropped, which
 /// their callers see as [`GroupError::Aborted`].
-async fn run_batch(pool: &AnyPool, batch: Vec<Job>) {
-    let mut tx = match pool.begin().await {
+async fn run_batch(pool: &AnyPool, begin: Option<&'static str>, batch: Vec<Job>) {
+    let began = match begin {
+        Some(statement) => pool.begin_with(statement).await,
+        None => pool.begin().await,
+    };
+    let mut tx = match began {
         Ok(tx) => tx,
         Err(error) => {
             // Dropping the jobs answers each caller with `Aborted`.
@@ -187,7 +196,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writes_all_commit_and_answer() {
         let (_dir, db) = database().await;
-        let group = db.group.clone().unwrap();
+        let group = db.group_writer(None);
         let writes = (0..200).map(|k| {
             let group = group.clone();
             tokio::spawn(async move { group.write(insert(k)).await })
@@ -208,7 +217,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_write_rolls_back_its_batch_and_the_others_may_retry() {
         let (_dir, db) = database().await;
-        let group = db.group.clone().unwrap();
+        let group = db.group_writer(None);
         group.write(insert(1)).await.unwrap().unwrap();
         // A first write that waits inside its batch, so the next writes queue up behind it
         // and share the following batch.

@@ -35,8 +35,6 @@ pub struct Database {
     pub read: AnyPool,
     /// The engine behind the pools.
     pub engine: Engine,
-    /// SQLite: group commit on the writer for the hottest writes (see [`GroupWriter`]).
-    pub group: Option<GroupWriter>,
 }
 
 /// Writes per group-commit transaction at most: enough to take a rush's queue in one go,
@@ -75,7 +73,6 @@ impl Database {
                 let write = sqlite_pool(1).connect(url).await?;
                 let read = sqlite_pool(max_connections.max(1)).connect_lazy(url)?;
                 Self {
-                    group: Some(GroupWriter::start(write.clone(), MAX_BATCH)),
                     write,
                     read,
                     engine,
@@ -87,7 +84,6 @@ impl Database {
                     write: pool.clone(),
                     read: pool,
                     engine,
-                    group: None,
                 }
             }
         };
@@ -96,6 +92,12 @@ impl Database {
         migrator.set_ignore_missing(true);
         migrator.run(&database.write).await?;
         Ok(database)
+    }
+
+    /// Starts group commit on the write pool for a service's hottest writes (see
+    /// [`GroupWriter`]); every transaction opens with `begin` (`None`: a plain `BEGIN`).
+    pub fn group_writer(&self, begin: Option<&'static str>) -> GroupWriter {
+        GroupWriter::start(self.write.clone(), MAX_BATCH, begin)
     }
 
     /// Closes both pools.

@@ -164,7 +164,7 @@ impl InventoryStore {
             hints: self.hints.clone(),
             wait_for_locks,
         };
-        let Some(group) = &self.db.group else {
+        let Some(group) = &self.holds else {
             return hold_in_transaction(&self.db.write, scan, request, now_ms).await;
         };
         let request = request.clone();

@@ -163,7 +163,7 @@ impl ReservationStore {
             sqlx::query("SET LOCAL synchronous_commit = off")
                 .execute(&mut *tx)
                 .await?;
-            lock_buyer(&mut tx, new.buyer).await?;
+            lock_buyer(&mut tx, &new.buyer.event, new.buyer.number).await?;
         }
         let counted: i64 = sqlx::query_scalar(&format!("SELECT {COUNTED_TICKETS}"))
             .bind(&new.buyer.event)
@@ -290,16 +290,17 @@ impl ReservationStore {
 /// Takes the buyer's row lock (PostgreSQL; SQLite has a single writer) so one buyer's
 /// concurrent holds are counted against the limit one after another.
 pub(super) async fn lock_buyer(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    buyer: &Buyer,
+    connection: &mut sqlx::AnyConnection,
+    event: &str,
+    buyer: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO res_buyers (event_id, buyer, lock_seq) VALUES ($1, $2, 1) \
          ON CONFLICT (event_id, buyer) DO UPDATE SET lock_seq = res_buyers.lock_seq + 1",
     )
-    .bind(&buyer.event)
-    .bind(buyer.number)
-    .execute(&mut **tx)
+    .bind(event)
+    .bind(buyer)
+    .execute(&mut *connection)
     .await?;
     Ok(())
 }

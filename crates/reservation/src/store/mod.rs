@@ -71,13 +71,16 @@ pub struct SeatLine {
 #[derive(Debug, Clone)]
 pub struct ReservationStore {
     db: Database,
+    /// Group commit for recording holds, the hottest write.
+    holds: breakwater_sqldb::GroupWriter,
 }
 
 impl ReservationStore {
     /// Opens (and migrates) the reservation database at `url`.
     pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let db = Database::open(url, max_connections, sqlx::migrate!("./migrations")).await?;
-        Ok(Self { db })
+        let holds = db.group_writer(None);
+        Ok(Self { db, holds })
     }
 
     /// Closes the connections.

@@ -13,13 +13,14 @@
 
 use std::sync::LazyLock;
 
-use breakwater_sqldb::{GroupError, GroupWriter};
+use breakwater_sqldb::GroupError;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 use super::holds::{COUNTED_TICKETS, lock_buyer};
 use super::idempotency::seen;
 use super::{Buyer, Claim, HoldResult, NewHold, ReservationStore, StoreError, StoredResponse};
+use crate::db::Engine;
 
 /// What the buyer's key and tickets so far say about a new hold request.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,10 +112,7 @@ impl ReservationStore {
         now_ms: i64,
     ) -> Result<Recorded, StoreError> {
         let row = SettledHold::new(new, hold_id, result, answer, now_ms)?;
-        let written = match &self.db.group {
-            Some(group) => Self::write_grouped(group, row).await?,
-            None => self.write_in_transaction(new.buyer, &row).await?,
-        };
+        let written = self.write_grouped(row).await?;
         Ok(match written {
             Written::Stored => Recorded::Answered(answer.clone()),
             Written::KeyTaken => Recorded::KeyTaken,
@@ -126,14 +124,16 @@ impl ReservationStore {
 
     /// SQLite: the write in a group-commit batch, tried again when another write in its
     /// batch failed.
-    async fn write_grouped(group: &GroupWriter, row: SettledHold) -> Result<Written, StoreError> {
+    async fn write_grouped(&self, row: SettledHold) -> Result<Written, StoreError> {
+        let engine = self.db.engine;
         let mut attempts = 0;
         loop {
             attempts += 1;
             let row = row.clone();
-            let written = group
+            let written = self
+                .holds
                 .write(move |connection| {
-                    Box::pin(async move { write_in_batch(connection, &row).await })
+                    Box::pin(async move { write_in_batch(connection, engine, &row).await })
                 })
                 .await;
             match written {
@@ -141,28 +141,6 @@ impl ReservationStore {
                 written => return written?,
             }
         }
-    }
-
-    /// PostgreSQL: the write in a transaction of its own, under the buyer's lock; the key
-    /// and the hold go in one statement.
-    async fn write_in_transaction(
-        &self,
-        buyer: &Buyer,
-        row: &SettledHold,
-    ) -> Result<Written, StoreError> {
-        let mut tx = self.db.write.begin().await?;
-        lock_buyer(&mut tx, buyer).await?;
-        let counts = bind_settled(sqlx::query(RECORD_IN_ONE_STATEMENT.as_str()), row)
-            .fetch_one(&mut *tx)
-            .await?;
-        if counts.try_get::<i64, _>("claimed")? != 1 {
-            return Ok(Written::KeyTaken);
-        }
-        if counts.try_get::<i64, _>("inserted")? != 1 {
-            return Ok(Written::OverLimit);
-        }
-        tx.commit().await?;
-        Ok(Written::Stored)
     }
 
     /// Tickets the buyer has in live holds and orders.
@@ -184,16 +162,35 @@ enum Written {
     OverLimit,
 }
 
-/// SQLite: the write in a group-commit batch, which cannot roll back alone: a key claimed
-/// for a hold over the limit is given up again before the batch goes on.
+/// The write in a group-commit batch, which cannot roll back alone: a key claimed for a
+/// hold over the limit is given up again before the batch goes on. On PostgreSQL the buyer's
+/// row lock comes first (one buyer's concurrent holds are then counted one after another;
+/// SQLite has one writer) and the key and the hold go in one statement.
 async fn write_in_batch(
     connection: &mut AnyConnection,
+    engine: Engine,
     row: &SettledHold,
 ) -> Result<Written, StoreError> {
-    if !claim_key(connection, row).await? {
+    let (claimed, inserted) = match engine {
+        Engine::Postgres => {
+            lock_buyer(connection, &row.event, row.buyer).await?;
+            let counts = bind_settled(sqlx::query(RECORD_IN_ONE_STATEMENT.as_str()), row)
+                .fetch_one(&mut *connection)
+                .await?;
+            (
+                counts.try_get::<i64, _>("claimed")? == 1,
+                counts.try_get::<i64, _>("inserted")? == 1,
+            )
+        }
+        Engine::Sqlite => {
+            let claimed = claim_key(connection, row).await?;
+            (claimed, claimed && insert_hold(connection, row).await?)
+        }
+    };
+    if !claimed {
         return Ok(Written::KeyTaken);
     }
-    if !insert_hold(connection, row).await? {
+    if !inserted {
         sqlx::query(
             "DELETE FROM res_idempotency WHERE event_id = $1 AND buyer = $2 AND idem_key = $3",
         )
@@ -342,7 +339,10 @@ async fn claim_key(connection: &mut AnyConnection, row: &SettledHold) -> Result<
 }
 
 /// Inserts the settled hold; `false`: over the limit, nothing inserted.
-async fn insert_hold(connection: &mut AnyConnection, row: &SettledHold) -> Result<bool, StoreError> {
+async fn insert_hold(
+    connection: &mut AnyConnection,
+    row: &SettledHold,
+) -> Result<bool, StoreError> {
     let inserted = bind_settled(sqlx::query(INSERT_HOLD.as_str()), row)
         .execute(&mut *connection)
         .await?
