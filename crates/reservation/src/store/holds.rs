@@ -136,6 +136,15 @@ impl ReservationStore {
     ) -> Result<BeginHold, StoreError> {
         let hold_id = hold_id.to_owned();
         let mut tx = self.db.write.begin().await?;
+        if self.db.engine == Engine::Postgres {
+            // A pending hold is soft state (it lapses by itself): its commit need not wait
+            // for the WAL flush. The buyer's lock comes before the key, in the order
+            // `record_hold` takes them, so the two never deadlock.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+            lock_buyer(&mut tx, &new.buyer.event, new.buyer.number).await?;
+        }
         match claim(
             &mut tx,
             new.buyer,
@@ -156,14 +165,6 @@ impl ReservationStore {
                 })?;
                 return Ok(BeginHold::Resume(hold));
             }
-        }
-        if self.db.engine == Engine::Postgres {
-            // A pending hold is soft state (it lapses by itself): its commit need not wait
-            // for the WAL flush.
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await?;
-            lock_buyer(&mut tx, &new.buyer.event, new.buyer.number).await?;
         }
         let counted: i64 = sqlx::query_scalar(&format!("SELECT {COUNTED_TICKETS}"))
             .bind(&new.buyer.event)

@@ -77,18 +77,13 @@ impl ReservationStore {
         new: &NewHold<'_>,
         now_ms: i64,
     ) -> Result<Precheck, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT i.request, i.resource_id, i.status_code, i.response, \
-             (SELECT {COUNTED_TICKETS}) AS counted \
-             FROM (SELECT 1 AS one) AS o LEFT JOIN res_idempotency i \
-             ON i.event_id = $1 AND i.buyer = $2 AND i.idem_key = $4"
-        ))
-        .bind(&new.buyer.event)
-        .bind(new.buyer.number)
-        .bind(now_ms)
-        .bind(new.key)
-        .fetch_one(&self.db.read)
-        .await?;
+        let row = sqlx::query(PRECHECK.as_str())
+            .bind(&new.buyer.event)
+            .bind(new.buyer.number)
+            .bind(now_ms)
+            .bind(new.key)
+            .fetch_one(&self.db.read)
+            .await?;
         if row.try_get::<Option<String>, _>("request")?.is_some() {
             return Ok(Precheck::Seen(seen(&row, new.request_text)?));
         }
@@ -100,9 +95,9 @@ impl ReservationStore {
     }
 
     /// Records inventory's answer for hold `hold_id` and the request's final answer in one
-    /// write, counting the buyer's tickets again under the writer (SQLite: in a group-commit
-    /// batch; PostgreSQL: under the buyer's lock) so concurrent holds never pass the limit
-    /// together.
+    /// write (in a group-commit batch), counting the buyer's tickets again there (under
+    /// the buyer's lock on PostgreSQL; SQLite has one writer) so concurrent holds never
+    /// pass the limit together.
     pub async fn record_hold(
         &self,
         new: &NewHold<'_>,
@@ -122,8 +117,8 @@ impl ReservationStore {
         })
     }
 
-    /// SQLite: the write in a group-commit batch, tried again when another write in its
-    /// batch failed.
+    /// The write in a group-commit batch, tried again when another write in its batch
+    /// failed.
     async fn write_grouped(&self, row: SettledHold) -> Result<Written, StoreError> {
         let engine = self.db.engine;
         let mut attempts = 0;
@@ -274,6 +269,17 @@ impl SettledHold {
         })
     }
 }
+
+/// The key's earlier use, if any, and the buyer's tickets: `$1` event, `$2` buyer, `$3` now,
+/// `$4` key.
+static PRECHECK: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT i.request, i.resource_id, i.status_code, i.response, \
+         (SELECT {COUNTED_TICKETS}) AS counted \
+         FROM (SELECT 1 AS one) AS o LEFT JOIN res_idempotency i \
+         ON i.event_id = $1 AND i.buyer = $2 AND i.idem_key = $4"
+    )
+});
 
 /// Claims the idempotency key with its final answer (parameters as [`bind_settled`]).
 const CLAIM_KEY: &str = "INSERT INTO res_idempotency (event_id, buyer, idem_key, request, \
