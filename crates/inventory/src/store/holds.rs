@@ -124,13 +124,7 @@ impl InventoryStore {
             Some("sold") => return Err(StoreError::AlreadySold(hold_id.to_owned())),
             Some("released") => return Ok(()),
             Some(_) => {
-                sqlx::query(
-                    "UPDATE inv_seats SET hold_id = NULL, hold_expires_at_ms = 0 \
-                     WHERE hold_id = $1 AND sold = 0",
-                )
-                .bind(hold_id)
-                .execute(&mut *tx)
-                .await?;
+                free_unsold_seats(&mut tx, hold_id).await?;
                 sqlx::query("UPDATE inv_holds SET state = 'released' WHERE hold_id = $1")
                     .bind(hold_id)
                     .execute(&mut *tx)
@@ -248,6 +242,16 @@ async fn place(
 
 /// Undoes a hold recorded but not granted: the seats a partial claim took, and the record.
 async fn forget_hold(tx: &mut Tx, hold_id: &str) -> Result<(), StoreError> {
+    free_unsold_seats(tx, hold_id).await?;
+    sqlx::query("DELETE FROM inv_holds WHERE hold_id = $1")
+        .bind(hold_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Makes a hold's seats that are not sold free again.
+async fn free_unsold_seats(tx: &mut Tx, hold_id: &str) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE inv_seats SET hold_id = NULL, hold_expires_at_ms = 0 \
          WHERE hold_id = $1 AND sold = 0",
@@ -255,10 +259,6 @@ async fn forget_hold(tx: &mut Tx, hold_id: &str) -> Result<(), StoreError> {
     .bind(hold_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM inv_holds WHERE hold_id = $1")
-        .bind(hold_id)
-        .execute(&mut *tx)
-        .await?;
     Ok(())
 }
 
