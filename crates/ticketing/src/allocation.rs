@@ -42,6 +42,11 @@ impl Allocation {
 pub struct Allocator {
     quantity: usize,
     row: Vec<FreeSeat>,
+    /// Where the run of consecutive seat numbers ending at the row's last seat starts.
+    run_start: usize,
+    /// The row's block nearest its centre so far: twice its distance to the centre, and
+    /// where it lies in `row`.
+    best_in_row: Option<(i64, std::ops::Range<usize>)>,
     section: Vec<FreeSeat>,
     fallback: Option<Vec<FreeSeat>>,
     found: Option<Vec<FreeSeat>>,
@@ -53,6 +58,8 @@ impl Allocator {
         Self {
             quantity: usize::try_from(quantity.max(1)).unwrap_or(1),
             row: Vec::new(),
+            run_start: 0,
+            best_in_row: None,
             section: Vec::new(),
             fallback: None,
             found: None,
@@ -78,8 +85,16 @@ impl Allocator {
         self.track_section(&seat);
         let general_admission = seat.row == 0;
         self.row.push(seat);
-        if general_admission && self.row.len() == self.quantity {
-            self.found = Some(std::mem::take(&mut self.row));
+        if general_admission {
+            if self.row.len() == self.quantity {
+                self.found = Some(std::mem::take(&mut self.row));
+                return true;
+            }
+            return false;
+        }
+        self.extend_run();
+        if self.row_is_decided() {
+            self.close_row();
             return true;
         }
         false
@@ -92,6 +107,11 @@ impl Allocator {
             return Some(Allocation::Adjacent(found));
         }
         self.fallback.map(Allocation::Split)
+    }
+
+    /// The number of seats asked for.
+    pub fn quantity(&self) -> u32 {
+        u32::try_from(self.quantity).unwrap_or(MAX_QUANTITY)
     }
 
     fn track_section(&mut self, seat: &FreeSeat) {
@@ -110,39 +130,62 @@ impl Allocator {
         }
     }
 
-    fn close_row(&mut self) {
-        let row = std::mem::take(&mut self.row);
-        if self.found.is_none() && row.first().is_some_and(|seat| seat.row > 0) {
-            self.found = centred_block(&row, self.quantity).map(|range| row[range].to_vec());
+    /// Takes the row's last seat into its run of consecutive numbers, and the block that
+    /// run now ends in into the row's best.
+    fn extend_run(&mut self) {
+        let last = self.row.len() - 1;
+        if last > 0 && self.row[last].number != self.row[last - 1].number + 1 {
+            self.run_start = last;
+        }
+        if last + 1 < self.run_start + self.quantity {
+            return;
+        }
+        let start = last + 1 - self.quantity;
+        let distance = twice_distance_to_centre(&self.row[start], &self.row[last]);
+        // Ties go to the lower numbers: a later block must be strictly nearer.
+        if self
+            .best_in_row
+            .as_ref()
+            .is_none_or(|(best, _)| distance < *best)
+        {
+            self.best_in_row = Some((distance, start..last + 1));
         }
     }
+
+    /// Whether no seat after the row's last one could end a block nearer the centre than
+    /// the row's best: then the row's choice is made without reading the rest of it (which,
+    /// on a database that locks what it reads, keeps fewer seats locked).
+    fn row_is_decided(&self) -> bool {
+        let (Some((best, _)), Some(last)) = (&self.best_in_row, self.row.last()) else {
+            return false;
+        };
+        // A later block ends at `last.number + 1` or beyond, so its doubled centre is at
+        // least `2 * (last.number + 1) - (quantity - 1)`, past the row's doubled centre.
+        let quantity = i64::try_from(self.quantity).unwrap_or(i64::MAX);
+        let nearest_later =
+            2 * (i64::from(last.number) + 1) - (quantity - 1) - (i64::from(last.row_length) + 1);
+        nearest_later >= *best
+    }
+
+    fn close_row(&mut self) {
+        let row = std::mem::take(&mut self.row);
+        let best = self.best_in_row.take();
+        self.run_start = 0;
+        if self.found.is_none() && row.first().is_some_and(|seat| seat.row > 0) {
+            self.found = best.map(|(_, range)| row[range].to_vec());
+        }
+    }
+}
+
+/// Twice the distance, in seats, between the centre of the block `first..=last` and its
+/// row's centre (doubled to stay in whole numbers).
+fn twice_distance_to_centre(first: &FreeSeat, last: &FreeSeat) -> i64 {
+    let block_centre = i64::from(first.number) + i64::from(last.number);
+    (block_centre - (i64::from(first.row_length) + 1)).abs()
 }
 
 fn same_row(a: &FreeSeat, b: &FreeSeat) -> bool {
     a.section_id == b.section_id && a.row == b.row
-}
-
-/// The index range of the block of `quantity` consecutive seat numbers nearest the row's
-/// centre (ties go to the lower numbers). `row` is sorted by number.
-fn centred_block(row: &[FreeSeat], quantity: usize) -> Option<std::ops::Range<usize>> {
-    let row_length = i64::from(row.first()?.row_length);
-    let mut best: Option<(i64, std::ops::Range<usize>)> = None;
-    let mut run_start = 0;
-    for i in 0..row.len() {
-        if i > 0 && row[i].number != row[i - 1].number + 1 {
-            run_start = i;
-        }
-        if i + 1 >= run_start + quantity {
-            let start = i + 1 - quantity;
-            // Twice the distance between the block's centre and the row's, in seats.
-            let block_centre = i64::from(row[start].number) + i64::from(row[i].number);
-            let distance = (block_centre - (row_length + 1)).abs();
-            if best.as_ref().is_none_or(|(d, _)| distance < *d) {
-                best = Some((distance, start..i + 1));
-            }
-        }
-    }
-    best.map(|(_, range)| range)
 }
 
 #[cfg(test)]
@@ -186,6 +229,31 @@ mod tests {
         let allocation = allocate(2, row).unwrap();
         assert!(allocation.is_adjacent());
         assert_eq!(ids(&allocation), vec!["s1-r1-5", "s1-r1-6"]);
+    }
+
+    #[test]
+    fn a_row_is_decided_once_no_later_seat_could_be_nearer_its_centre() {
+        let mut allocator = Allocator::new(2);
+        let decided_at = (1..=10)
+            .map(|n| seat(1, 1, n, 10))
+            .position(|seat| allocator.push(seat));
+        // Seats 5 and 6 are the centre: seat 7 and beyond cannot do better.
+        assert_eq!(decided_at, Some(5));
+        let allocation = allocator.finish().unwrap();
+        assert_eq!(ids(&allocation), vec!["s1-r1-5", "s1-r1-6"]);
+    }
+
+    /// The choice made reading whole rows: the first row with a block of `quantity`, and in
+    /// it the block nearest the centre, lower numbers winning ties.
+    fn best_block_reading_whole_rows(seats: &[FreeSeat], quantity: usize) -> Option<Vec<&str>> {
+        let rows = seats.chunk_by(|a, b| same_row(a, b));
+        rows.filter_map(|row| {
+            row.windows(quantity)
+                .filter(|block| block.windows(2).all(|w| w[1].number == w[0].number + 1))
+                .min_by_key(|block| twice_distance_to_centre(&block[0], &block[quantity - 1]))
+                .map(|block| block.iter().map(|s| s.seat_id.as_str()).collect())
+        })
+        .next()
     }
 
     #[test]
@@ -234,6 +302,18 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn deciding_a_row_early_chooses_what_reading_whole_rows_would(
+            free in proptest::collection::btree_set((1u32..3, 1u32..4, 1u32..13), 0..60),
+            quantity in 1u32..5,
+        ) {
+            let seats: Vec<FreeSeat> = free.iter().map(|&(s, r, n)| seat(s, r, n, 12)).collect();
+            let expected = best_block_reading_whole_rows(&seats, quantity as usize);
+            let allocation = allocate(quantity, seats.clone());
+            let adjacent = allocation.as_ref().filter(|a| a.is_adjacent()).map(ids);
+            proptest::prop_assert_eq!(adjacent, expected);
+        }
+
         #[test]
         fn an_allocation_is_always_quantity_distinct_free_seats(
             free in proptest::collection::btree_set((1u32..4, 1u32..6, 1u32..9), 0..60),
