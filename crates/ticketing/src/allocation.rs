@@ -246,7 +246,7 @@ mod tests {
     /// The choice made reading whole rows: the first row with a block of `quantity`, and in
     /// it the block nearest the centre, lower numbers winning ties.
     fn best_block_reading_whole_rows(seats: &[FreeSeat], quantity: usize) -> Option<Vec<&str>> {
-        let rows = seats.chunk_by(|a, b| same_row(a, b));
+        let rows = seats.chunk_by(same_row);
         rows.filter_map(|row| {
             row.windows(quantity)
                 .filter(|block| block.windows(2).all(|w| w[1].number == w[0].number + 1))
