@@ -549,7 +549,8 @@ async fn allocate(
 ///
 /// Every seat read is locked (a row lock is a write, logged), and under a rush most scans
 /// find their block in the first free seats past other allocators' locks: a first page of
-/// just the party's size measured best (1,876 holds/s against 1,536 with 16; BENCHMARKS.md).
+/// just the party's size measured best (20.6 seats locked per hold against 45.1 with a
+/// first page of 16; BENCHMARKS.md finding 10).
 async fn allocate_by_seats(
     tx: &mut Tx,
     page_of: &PageOf<'_>,
