@@ -99,6 +99,7 @@ fn token(buyer: u64) -> String {
         .unwrap_or(0);
     keys.sign_access(&breakwater_tokens::AccessToken {
         event: "saga".into(),
+        lineage: 1,
         number: buyer,
         expires_at_ms: now + 3_600_000,
     })

@@ -1,6 +1,7 @@
 //! Cross-part tests of the waiting room: the real `breakwater` binary, spawned as
 //! processes on free loopback ports, against real Redis servers.
 
+mod admission_rate;
 mod multi_gateway;
 mod redis_outage;
 mod serve_restart;

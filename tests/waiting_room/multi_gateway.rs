@@ -15,9 +15,10 @@ const CLAIM_SECONDS: u64 = 600;
 const RUN: Duration = Duration::from_secs(24);
 
 fn number_of(token: &str) -> u64 {
+    // bw2.l.<event>.<lineage>.<number>.<millis>.<mac>
     token
         .split('.')
-        .nth(3)
+        .nth(4)
         .and_then(|n| n.parse().ok())
         .unwrap_or(u64::MAX)
 }

@@ -83,6 +83,17 @@ impl Breakwater {
         format!("{}{path}", self.base)
     }
 
+    /// Sends the process a signal by name (`STOP`, `CONT`, …).
+    pub fn signal(&self, name: &str) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .context("running kill")?;
+        anyhow::ensure!(status.success(), "kill -{name} failed: {status}");
+        Ok(())
+    }
+
     /// Kills the process at once (SIGKILL): a crash.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -12,9 +12,13 @@ use crate::VenueSpec;
 /// Why a backend call did not give an answer to pass on.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum BackendError {
-    /// Unreachable, timed out, or a 5xx.
-    #[error("the ticketing backend is unavailable: {0}")]
-    Unavailable(String),
+    /// Unreachable, timed out, or a 5xx. The detail (which may name internal addresses)
+    /// is for the log only: it is not part of the message.
+    #[error("the ticketing backend is unavailable; retry shortly")]
+    Unavailable {
+        /// What went wrong, for the operator's log.
+        detail: String,
+    },
     /// The backend refused the call with a 4xx; its body explains.
     #[error("the ticketing backend refused the request ({status})")]
     Rejected {
@@ -68,7 +72,7 @@ impl BackendClient {
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .build()
-            .map_err(|error| BackendError::Unavailable(error.to_string()))?;
+            .map_err(|error| unavailable(error.to_string()))?;
         Ok(Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             admin_key: admin_key.to_owned(),
@@ -96,14 +100,12 @@ impl BackendClient {
         if let Some(value) = headers.get(IDEMPOTENCY_KEY) {
             request = request.header(IDEMPOTENCY_KEY, value);
         }
-        let response = request.send().await.map_err(unavailable)?;
+        let response = request.send().await.map_err(|error| unavailable(error.to_string()))?;
         let status = response.status();
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-        let body = response.bytes().await.map_err(unavailable)?;
+        let body = response.bytes().await.map_err(|error| unavailable(error.to_string()))?;
         if status.is_server_error() {
-            return Err(BackendError::Unavailable(format!(
-                "backend answered {status}"
-            )));
+            return Err(unavailable(format!("backend answered {status}")));
         }
         Ok(Forwarded {
             status,
@@ -132,6 +134,13 @@ impl BackendClient {
         self.admin_call(self.http.patch(url).json(patch)).await
     }
 
+    /// Ends a buyer's session at the backend: from now on their access token may only
+    /// read their orders, and their unpaid holds are given back. Idempotent.
+    pub async fn end_session(&self, event: &str, buyer_id: &str) -> Result<(), BackendError> {
+        let url = format!("{}/internal/v1/events/{event}/sessions/{buyer_id}", self.base_url);
+        self.admin_call(self.http.delete(url)).await.map(drop)
+    }
+
     /// An event's sales figures.
     pub async fn sales(&self, id: &str) -> Result<serde_json::Value, BackendError> {
         let url = format!("{}/internal/v1/events/{id}/sales", self.base_url);
@@ -155,13 +164,11 @@ impl BackendClient {
             .bearer_auth(&self.admin_key)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(|error| unavailable(error.to_string()))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(unavailable)?;
+        let body = response.bytes().await.map_err(|error| unavailable(error.to_string()))?;
         if status.is_server_error() {
-            return Err(BackendError::Unavailable(format!(
-                "backend answered {status}"
-            )));
+            return Err(unavailable(format!("backend answered {status}")));
         }
         if !status.is_success() {
             return Err(BackendError::Rejected {
@@ -170,10 +177,10 @@ impl BackendClient {
             });
         }
         serde_json::from_slice(&body)
-            .map_err(|error| BackendError::Unavailable(format!("unreadable answer: {error}")))
+            .map_err(|error| unavailable(format!("unreadable answer: {error}")))
     }
 }
 
-fn unavailable(error: reqwest::Error) -> BackendError {
-    BackendError::Unavailable(error.to_string())
+fn unavailable(detail: String) -> BackendError {
+    BackendError::Unavailable { detail }
 }

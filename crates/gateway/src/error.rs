@@ -41,6 +41,9 @@ pub enum ApiError {
         /// What is wrong with it.
         message: String,
     },
+    /// No such hold or order (ids that cannot exist are not forwarded).
+    #[error("no such {0}")]
+    NotFound(&'static str),
     /// This deployment has no ticketing backend configured.
     #[error("this gateway has no ticketing backend")]
     NoBackend,
@@ -58,8 +61,10 @@ impl ApiError {
             Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json", None),
             Self::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path", None),
             Self::InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", None),
+            Self::NotFound("order") => (StatusCode::NOT_FOUND, "order_not_found", None),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "hold_not_found", None),
             Self::NoBackend => (StatusCode::SERVICE_UNAVAILABLE, "no_backend", None),
-            Self::Backend(BackendError::Unavailable(_)) => (
+            Self::Backend(BackendError::Unavailable { .. }) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "backend_unavailable",
                 Some(1),
@@ -94,6 +99,7 @@ fn waitroom_parts(error: &WaitroomError) -> (StatusCode, &'static str, Option<u6
         WaitroomError::AlreadyEntered(_) => (StatusCode::CONFLICT, "already_entered", None),
         WaitroomError::PlaceExpired => (StatusCode::GONE, "place_expired", None),
         WaitroomError::Closed => (StatusCode::CONFLICT, "event_closed", None),
+        WaitroomError::SessionEnded => (StatusCode::FORBIDDEN, "session_ended", None),
         WaitroomError::Unavailable {
             retry_after_seconds,
         } => (
@@ -131,6 +137,10 @@ impl IntoResponse for ApiError {
         if let Self::Backend(BackendError::Rejected { status, body }) = self {
             // The backend's own answer (a 4xx with its JSON body) goes to the buyer as is.
             return backend_answer(status, body);
+        }
+        if let Self::Backend(BackendError::Unavailable { detail }) = &self {
+            // The detail names internal addresses: it goes to the log, not to the client.
+            tracing::warn!(%detail, "ticketing backend unavailable");
         }
         let (status, code, retry_after) = self.parts();
         let mut body = json!({ "error": code, "message": self.to_string() });

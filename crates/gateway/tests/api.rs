@@ -237,6 +237,7 @@ async fn bad_tokens_are_refused_with_clear_errors() -> anyhow::Result<()> {
 
     let forged = TokenKeys::new(b"someone else's secret").sign_line(&LineToken {
         event: "a".into(),
+        lineage: 1,
         number: 0,
         issued_at_ms: 0,
     });

@@ -3,7 +3,7 @@
 mod reply;
 
 use async_trait::async_trait;
-use breakwater_line::{Bitset, EventId, LineImage, LineSettings};
+use breakwater_line::{Bitset, EventId, LineImage, LineSettings, Lineage, Schedule};
 use breakwater_line_store::{
     AdmitRequest, AdmitResult, EnterOutcome, EpochWindow, HeartbeatReport, LineStore, Snapshot,
     StoreError, SyncBatch, SyncCursor, SyncOutcome,
@@ -123,7 +123,8 @@ impl LineStore for RedisLineStore {
                 .arg(now_ms)
                 .arg(flag(settings.paused))
                 .arg(flag(settings.closed))
-                .arg(settings.opens_at_ms),
+                .arg(settings.opens_at_ms)
+                .arg(Lineage::new(rand::random()).to_string()),
         )
         .await
         .map(drop)
@@ -285,18 +286,24 @@ impl LineStore for RedisLineStore {
             .arg(request.interval_ms)
             .arg(request.tolerance_ms)
             .arg(request.max_active)
-            .arg(request.deadline_ms);
+            .arg(request.deadline_ms)
+            .arg(flag(request.offers_everyone));
         for candidate in &request.candidates {
             invocation.arg(*candidate);
         }
         let value: Value = self.run(&invocation).await?;
         let mut reply = Reply::array(value)?;
-        let tat_ms: f64 = reply
-            .next_text()?
-            .parse()
-            .map_err(|_| StoreError::Corrupt("pacing state is not a number".into()))?;
+        let schedule = match reply.next_text()?.as_str() {
+            "" => Schedule::Idle,
+            next_slot => Schedule::NextSlotAt(next_slot.parse().map_err(|_| {
+                StoreError::Corrupt("pacing state is not a number".into())
+            })?),
+        };
         let admitted = reply.rest_numbers()?;
-        Ok(AdmitResult { admitted, tat_ms })
+        Ok(AdmitResult {
+            admitted,
+            schedule,
+        })
     }
 
     async fn drop_silent(
@@ -429,6 +436,7 @@ impl LineStore for RedisLineStore {
             .arg(flag(image.settings.paused))
             .arg(flag(image.settings.closed))
             .arg(image.settings.opens_at_ms)
+            .arg(image.lineage.to_string())
             .arg(out_offset)
             .arg(out)
             .arg(reg_offset)

@@ -1,7 +1,7 @@
 //! The store operations the waiting room engine relies on.
 
 use async_trait::async_trait;
-use breakwater_line::{Bitset, EventId, LineChange, LineImage, LineSettings};
+use breakwater_line::{Bitset, EventId, LineChange, LineImage, LineSettings, Schedule};
 
 use crate::{Epoch, EpochWindow};
 
@@ -94,9 +94,13 @@ pub struct AdmitRequest {
     pub now_ms: u64,
     /// The first waiting numbers in line order, as the pacer's replica sees them.
     pub candidates: Vec<u64>,
+    /// Whether the candidates are everyone the pacer sees waiting: if fewer are admitted
+    /// than the rate allows, the line ran dry and the schedule goes idle (otherwise the
+    /// list was cut short and the unused slots stay due).
+    pub offers_everyone: bool,
     /// Milliseconds between admissions.
     pub interval_ms: f64,
-    /// GCRA tolerance in milliseconds.
+    /// How far behind the schedule a late step may catch up, in milliseconds.
     pub tolerance_ms: f64,
     /// Cap on ready plus entered buyers.
     pub max_active: u32,
@@ -109,8 +113,8 @@ pub struct AdmitRequest {
 pub struct AdmitResult {
     /// The numbers admitted, in line order.
     pub admitted: Vec<u64>,
-    /// The pacing state after the step: nothing more is due before `tat_ms - tolerance`.
-    pub tat_ms: f64,
+    /// The pacing state after the step: nothing more is due before its next slot.
+    pub schedule: Schedule,
 }
 
 /// The result of an attempt to enter.

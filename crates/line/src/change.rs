@@ -1,10 +1,13 @@
 //! What happens to a line, as recorded in the store's change log.
 
-use crate::{Bitset, LineSettings};
+use serde::{Deserialize, Serialize};
+
+use crate::{Bitset, LineSettings, Lineage};
 
 /// One entry of a line's change log. Joins are not logged: they only advance the queue
 /// number counter, which travels with every sync.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LineChange {
     /// The operator changed the line's settings.
     Settings(Box<LineSettings>),
@@ -42,6 +45,8 @@ pub enum LineChange {
 pub struct LineImage {
     /// The line's settings.
     pub settings: LineSettings,
+    /// Which life of the event's line this is.
+    pub lineage: Lineage,
     /// The next queue number to hand out.
     pub seq: u64,
     /// Numbers from `base` to `seq` joined in this store incarnation; numbers below it are
@@ -64,10 +69,11 @@ pub struct LineImage {
 }
 
 impl LineImage {
-    /// The image of a line that nobody has joined yet.
-    pub fn empty(settings: LineSettings) -> Self {
+    /// The image of a line of `lineage` that nobody has joined yet.
+    pub fn empty(settings: LineSettings, lineage: Lineage) -> Self {
         Self {
             settings,
+            lineage,
             seq: 0,
             base: 0,
             opened: None,

@@ -1,7 +1,7 @@
 //! A gateway's in-memory copy of one line, answering status polls without the store.
 
 use crate::deadlines::Deadlines;
-use crate::{Bitset, LineChange, LineImage, LineSettings, Lottery, RankIndex};
+use crate::{Bitset, LineChange, LineImage, LineSettings, Lineage, Lottery, RankIndex};
 
 /// Where one buyer stands, as far as this replica knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,22 @@ pub enum Standing {
     Expired,
 }
 
+/// Whether an entered buyer's session still holds a slot, as far as this replica knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    /// Entered, and the session runs until this time (Unix ms).
+    Active {
+        /// When it ends by itself.
+        ends_at_ms: u64,
+    },
+    /// Entered, and the session has ended: the buyer left, their order was confirmed, or
+    /// it ran out.
+    Ended,
+    /// This replica has not seen the number enter (it entered through another gateway
+    /// a moment ago, or never did).
+    Unknown,
+}
+
 /// Head counts of a line, for statistics and pacing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LineCounts {
@@ -48,6 +64,7 @@ pub struct LineCounts {
 #[derive(Debug, Clone)]
 pub struct LineReplica {
     settings: LineSettings,
+    lineage: Lineage,
     lottery: Lottery,
     seq: u64,
     base: u64,
@@ -71,6 +88,7 @@ impl LineReplica {
     pub fn from_image(image: LineImage, lottery: Lottery) -> Self {
         let mut replica = Self {
             settings: image.settings,
+            lineage: image.lineage,
             lottery,
             seq: image.base,
             base: image.base,
@@ -99,6 +117,7 @@ impl LineReplica {
         let next = self.seq + gap;
         LineImage {
             settings: self.settings.clone(),
+            lineage: self.lineage,
             seq: next,
             base: next,
             opened: self.opened,
@@ -114,6 +133,12 @@ impl LineReplica {
     /// The line's settings.
     pub fn settings(&self) -> &LineSettings {
         &self.settings
+    }
+
+    /// Which life of the event's line this is: tokens of another lineage are not this
+    /// line's.
+    pub fn lineage(&self) -> Lineage {
+        self.lineage
     }
 
     /// The next queue number the store will hand out, as last seen.
@@ -217,6 +242,17 @@ impl LineReplica {
         Standing::Expired
     }
 
+    /// Where `number`'s session stands at `now_ms`.
+    pub fn session(&self, number: u64, now_ms: u64) -> Session {
+        if !self.entered.contains(number) {
+            return Session::Unknown;
+        }
+        match self.sessions.get(number) {
+            Some(ends_at_ms) if ends_at_ms > now_ms => Session::Active { ends_at_ms },
+            _ => Session::Ended,
+        }
+    }
+
     /// The first `max` waiting buyers' numbers, in line order (empty before opening).
     pub fn next_in_line(&self, max: usize) -> Vec<u64> {
         if self.opened.is_none() {
@@ -308,7 +344,7 @@ mod tests {
     use super::*;
 
     fn open_line(seq: u64) -> LineReplica {
-        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0));
+        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0), Lineage::new(1));
         image.opened = Some(0);
         image.seq = seq;
         LineReplica::from_image(image, Lottery::new(7))
@@ -340,6 +376,24 @@ mod tests {
     }
 
     #[test]
+    fn a_session_ends_when_finished_or_run_out() {
+        let mut replica = open_line(3);
+        assert_eq!(replica.session(0, 0), Session::Unknown);
+        replica.apply(&LineChange::Entered {
+            number: 0,
+            session_expires_ms: 100,
+        });
+        replica.apply(&LineChange::Entered {
+            number: 1,
+            session_expires_ms: 100,
+        });
+        assert_eq!(replica.session(0, 99), Session::Active { ends_at_ms: 100 });
+        assert_eq!(replica.session(0, 100), Session::Ended);
+        replica.apply(&LineChange::Finished(1));
+        assert_eq!(replica.session(1, 0), Session::Ended);
+    }
+
+    #[test]
     fn a_number_not_seen_yet_is_behind_everyone() {
         let replica = open_line(3);
         assert_eq!(position(&replica, 9), Some(4));
@@ -360,7 +414,7 @@ mod tests {
 
     #[test]
     fn numbers_the_store_lost_are_recovering_until_reinstated() {
-        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0));
+        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0), Lineage::new(1));
         image.opened = Some(0);
         image.seq = 50;
         image.base = 50;
@@ -384,7 +438,7 @@ mod tests {
 
     #[test]
     fn opening_places_the_pre_queue_by_lottery_ahead_of_later_joins() {
-        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0));
+        let mut image = LineImage::empty(LineSettings::with_defaults("t", 0), Lineage::new(1));
         image.seq = 20;
         let mut replica = LineReplica::from_image(image, Lottery::new(99));
         assert_eq!(position(&replica, 3), None);

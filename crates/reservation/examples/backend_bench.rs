@@ -174,6 +174,7 @@ fn token(keys: &TokenKeys, buyer: u64) -> String {
         .unwrap_or(0);
     keys.sign_access(&AccessToken {
         event: "bench".into(),
+        lineage: 1,
         number: buyer,
         expires_at_ms: now + 3_600_000,
     })

@@ -81,6 +81,7 @@ mod tests {
         let keys = TokenKeys::new(b"0123456789abcdef0123");
         let token = keys.sign_access(&AccessToken {
             event: "demo".into(),
+            lineage: 1,
             number: 7,
             expires_at_ms: 10_000,
         });

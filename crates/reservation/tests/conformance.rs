@@ -611,6 +611,7 @@ async fn tokens_are_checked_on_every_call(engine: Engine) {
     let other_event = stack.token("f", 1);
     let expired = stack.keys.sign_access(&breakwater_tokens::AccessToken {
         event: "e".into(),
+        lineage: 1,
         number: 1,
         expires_at_ms: 1,
     });

@@ -1,7 +1,7 @@
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// The token is not of the `bw1.<kind>.<event>.<number>.<millis>.<mac>` shape.
+    /// The token is not of the `bw2.<kind>.<event>.<lineage>.<number>.<millis>.<mac>` shape.
     #[error("token is malformed")]
     Malformed,
     /// The MAC does not match: forged or tampered.

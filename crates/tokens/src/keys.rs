@@ -7,9 +7,12 @@ use crate::TokenError;
 
 type HmacSha256 = Hmac<Sha256>;
 
-const VERSION: &str = "bw1";
+const VERSION: &str = "bw2";
 const LINE_KIND: &str = "l";
 const ACCESS_KIND: &str = "a";
+/// How long after an access token expires it still names its buyer for reading their own
+/// orders (a week: long enough to come back for a receipt).
+pub const READ_GRACE_MS: u64 = 7 * 24 * 3600 * 1000;
 /// 128 bits of MAC are plenty against forgery and keep tokens short.
 const MAC_BYTES: usize = 16;
 
@@ -18,6 +21,8 @@ const MAC_BYTES: usize = 16;
 pub struct LineToken {
     /// The event the place belongs to.
     pub event: String,
+    /// The life of the event's line the number was handed out in.
+    pub lineage: u64,
     /// The queue number handed out at join.
     pub number: u64,
     /// When the buyer joined, in Unix milliseconds.
@@ -29,10 +34,20 @@ pub struct LineToken {
 pub struct AccessToken {
     /// The event the buyer was admitted to.
     pub event: String,
-    /// The buyer's queue number; it is also the buyer's identity within the event.
+    /// The life of the event's line the buyer's number belongs to.
+    pub lineage: u64,
+    /// The buyer's queue number.
     pub number: u64,
     /// When the pass stops being valid, in Unix milliseconds.
     pub expires_at_ms: u64,
+}
+
+impl AccessToken {
+    /// The buyer's identity within the event, as the ticketing backend keys it: never the
+    /// same for two buyers of one event.
+    pub fn buyer_id(&self) -> String {
+        format!("{:016x}-{}", self.lineage, self.number)
+    }
 }
 
 /// The secret that signs and verifies tokens; every gateway of a deployment shares it.
@@ -74,12 +89,22 @@ impl TokenKeys {
 
     /// Signs a line token.
     pub fn sign_line(&self, token: &LineToken) -> String {
-        self.sign(LINE_KIND, &token.event, token.number, token.issued_at_ms)
+        self.sign(
+            LINE_KIND,
+            &token.event,
+            (token.lineage, token.number),
+            token.issued_at_ms,
+        )
     }
 
     /// Signs an access token.
     pub fn sign_access(&self, token: &AccessToken) -> String {
-        self.sign(ACCESS_KIND, &token.event, token.number, token.expires_at_ms)
+        self.sign(
+            ACCESS_KIND,
+            &token.event,
+            (token.lineage, token.number),
+            token.expires_at_ms,
+        )
     }
 
     /// Checks a line token and that it belongs to `event`.
@@ -90,6 +115,7 @@ impl TokenKeys {
         }
         Ok(LineToken {
             event: fields.event.to_owned(),
+            lineage: fields.lineage,
             number: fields.number,
             issued_at_ms: fields.millis,
         })
@@ -112,13 +138,25 @@ impl TokenKeys {
         }
         Ok(AccessToken {
             event: fields.event.to_owned(),
+            lineage: fields.lineage,
             number: fields.number,
             expires_at_ms: fields.millis,
         })
     }
 
-    fn sign(&self, kind: &str, event: &str, number: u64, millis: u64) -> String {
-        let body = format!("{VERSION}.{kind}.{event}.{number}.{millis}");
+    /// Checks an access token only as proof of who the buyer is: for reading their own
+    /// orders, which a buyer may do for [`READ_GRACE_MS`] after the session ended.
+    pub fn verify_buyer(
+        &self,
+        token: &str,
+        event: Option<&str>,
+        now_ms: u64,
+    ) -> Result<AccessToken, TokenError> {
+        self.verify_access(token, event, now_ms.saturating_sub(READ_GRACE_MS))
+    }
+
+    fn sign(&self, kind: &str, event: &str, (lineage, number): (u64, u64), millis: u64) -> String {
+        let body = format!("{VERSION}.{kind}.{event}.{lineage:016x}.{number}.{millis}");
         let mut mac = self.mac.clone();
         mac.update(body.as_bytes());
         let tag = mac.finalize().into_bytes();
@@ -151,6 +189,7 @@ impl TokenKeys {
 struct Fields<'a> {
     kind: &'a str,
     event: &'a str,
+    lineage: u64,
     number: u64,
     millis: u64,
 }
@@ -164,6 +203,7 @@ impl<'a> Fields<'a> {
         }
         let kind = next()?;
         let event = next()?;
+        let lineage = parse_lineage(next()?)?;
         let number = parse_number(next()?)?;
         let millis = parse_number(next()?)?;
         if parts.next().is_some() || event.is_empty() {
@@ -172,10 +212,23 @@ impl<'a> Fields<'a> {
         Ok(Self {
             kind,
             event,
+            lineage,
             number,
             millis,
         })
     }
+}
+
+fn parse_lineage(text: &str) -> Result<u64, TokenError> {
+    // Exactly 16 lowercase hex digits: one spelling per token.
+    let canonical = text.len() == 16
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !canonical {
+        return Err(TokenError::Malformed);
+    }
+    u64::from_str_radix(text, 16).map_err(|_| TokenError::Malformed)
 }
 
 fn parse_number(text: &str) -> Result<u64, TokenError> {
@@ -202,6 +255,7 @@ mod tests {
     fn line(event: &str, number: u64) -> LineToken {
         LineToken {
             event: event.into(),
+            lineage: 0x0123_4567_89ab_cdef,
             number,
             issued_at_ms: 1_700_000_000_000,
         }
@@ -264,11 +318,15 @@ mod tests {
     fn access_token_expires() {
         let access = AccessToken {
             event: "demo".into(),
+            lineage: 3,
             number: 7,
             expires_at_ms: 1_000,
         };
         let token = keys().sign_access(&access);
-        assert_eq!(keys().verify_access(&token, Some("demo"), 999), Ok(access));
+        assert_eq!(
+            keys().verify_access(&token, Some("demo"), 999),
+            Ok(access.clone())
+        );
         assert_eq!(
             keys().verify_access(&token, Some("demo"), 1_000),
             Err(TokenError::Expired)
@@ -277,6 +335,37 @@ mod tests {
             keys().verify_access(&token, Some("else"), 0),
             Err(TokenError::WrongEvent)
         );
+        let reader = keys().verify_buyer(&token, Some("demo"), 1_000);
+        assert_eq!(reader, Ok(access));
+        assert_eq!(
+            keys().verify_buyer(&token, Some("demo"), 1_000 + READ_GRACE_MS),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn the_lineage_is_signed_and_names_the_buyer() {
+        let token = keys().sign_line(&line("demo", 42));
+        let other_lineage = token.replacen(".0123456789abcdef.", ".0123456789abcdee.", 1);
+        assert_ne!(token, other_lineage);
+        assert_eq!(
+            keys().verify_line(&other_lineage, "demo"),
+            Err(TokenError::BadSignature)
+        );
+        let upper = token.replacen(".0123456789abcdef.", ".0123456789ABCDEF.", 1);
+        assert_eq!(keys().verify_line(&upper, "demo"), Err(TokenError::Malformed));
+        let first = AccessToken {
+            event: "demo".into(),
+            lineage: 1,
+            number: 7,
+            expires_at_ms: 1,
+        };
+        let second = AccessToken {
+            lineage: 2,
+            ..first.clone()
+        };
+        assert_ne!(first.buyer_id(), second.buyer_id());
+        assert_eq!(first.buyer_id(), "0000000000000001-7");
     }
 
     #[test]

@@ -63,9 +63,10 @@ impl WaitroomConfig {
         }
     }
 
-    /// The GCRA tolerance for a line admitting one buyer every `interval_ms`: one pacer
-    /// step's worth of batching, and never less than one admission.
-    pub fn pacing_tolerance_ms(&self, interval_ms: f64) -> f64 {
-        (2.0 * self.pacer_interval.as_secs_f64() * 1000.0).max(interval_ms)
+    /// How far behind the schedule a late pacer step may catch up: five steps, so timers
+    /// running late lose nothing, while a stalled process catches up at most this much
+    /// (a tenth of a second's admissions) rather than in a burst.
+    pub fn pacing_tolerance_ms(&self) -> f64 {
+        5.0 * self.pacer_interval.as_secs_f64() * 1000.0
     }
 }

@@ -25,6 +25,11 @@ pub enum WaitroomError {
     /// The place is gone: left, dropped out or the claim window passed.
     #[error("this place in line has expired")]
     PlaceExpired,
+    /// The access token's session has ended: it may only read the buyer's orders.
+    #[error(
+        "your session has ended (you left, your order was confirmed, or it ran out): you can still read your orders"
+    )]
+    SessionEnded,
     /// The sale is closed: no joins.
     #[error("the sale is closed")]
     Closed,

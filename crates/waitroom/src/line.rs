@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use breakwater_line::{EventId, LineReplica, Lottery};
+use breakwater_line::{EventId, LineReplica, Lottery, Schedule};
 use breakwater_line_store::{Epoch, Snapshot, SyncCursor};
 use parking_lot::{Mutex, RwLock};
 
@@ -81,12 +81,23 @@ impl ReplicaView {
 }
 
 /// The pacer's memory between steps.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct PacerState {
     /// Whether this gateway holds the lease, as of `lease_checked_ms`.
     pub leading: bool,
     pub lease_checked_ms: u64,
-    /// Nothing is due before this (from the store's pacing state).
-    pub next_due_ms: f64,
+    /// The store's pacing schedule as of the last step: nothing is due before its slot.
+    pub schedule: Schedule,
     pub last_drop_check_ms: u64,
+}
+
+impl Default for PacerState {
+    fn default() -> Self {
+        Self {
+            leading: false,
+            lease_checked_ms: 0,
+            schedule: Schedule::Idle,
+            last_drop_check_ms: 0,
+        }
+    }
 }

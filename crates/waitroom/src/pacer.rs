@@ -1,7 +1,7 @@
 //! The pacer: the one gateway per event holding the lease admits the front of the line
 //! at the configured rate, opens the sale, and drops buyers who went silent.
 
-use breakwater_line::LineChange;
+use breakwater_line::{LineChange, Schedule};
 use breakwater_line_store::{AdmitRequest, Epoch, EpochWindow, StoreError};
 
 use crate::line::{Line, PacerState};
@@ -99,22 +99,28 @@ impl Engine {
             });
         }
         let interval = settings.admission_interval_ms();
-        let tolerance = self.config.pacing_tolerance_ms(interval);
-        if settings.paused || !replica.is_opened() || (now as f64) + tolerance < pacer.next_due_ms {
+        let tolerance = self.config.pacing_tolerance_ms();
+        if settings.paused || !replica.is_opened() || (now as f64) < pacer.schedule.due_ms() {
             return plan;
         }
         let counts = replica.counts(now);
         let room =
             u64::from(settings.max_active_users).saturating_sub(counts.ready + counts.entered);
+        // A step is due at most the tolerance's worth of slots, plus the one due now.
         let per_step = (tolerance / interval).floor() as u64 + 1;
         let want = room.min(per_step) as usize;
         if want == 0 {
             return plan;
         }
-        let candidates = replica.next_in_line((want + CANDIDATE_SLACK).min(MAX_CANDIDATES));
-        if !candidates.is_empty() {
+        let limit = (want + CANDIDATE_SLACK).min(MAX_CANDIDATES);
+        let candidates = replica.next_in_line(limit);
+        // With nobody waiting, one more step tells the store the line ran dry (its schedule
+        // goes idle, so buyers who come later are not admitted in a catch-up burst); after
+        // that the pacer has nothing to send until somebody waits.
+        if !candidates.is_empty() || pacer.schedule != Schedule::Idle {
             plan.admit = Some(AdmitRequest {
                 now_ms: now,
+                offers_everyone: candidates.len() < limit,
                 candidates,
                 interval_ms: interval,
                 tolerance_ms: tolerance,
@@ -140,7 +146,7 @@ impl Engine {
         }
         if let Some(request) = plan.admit {
             let result = self.store.admit(&line.id, holder, &request).await?;
-            pacer.next_due_ms = result.tat_ms - request.tolerance_ms;
+            pacer.schedule = result.schedule;
             if !result.admitted.is_empty() {
                 metrics::counter!("breakwater_admitted_total", "event" => line.id.to_string())
                     .increment(result.admitted.len() as u64);

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use breakwater_line::{
-    Clock, EventId, EventState, LineChange, LineSettings, Lottery, Standing, advise,
+    Clock, EventId, EventState, LineChange, LineSettings, Lineage, Lottery, Session, Standing,
+    advise,
 };
 use breakwater_line_store::{EnterOutcome, Epoch, LineStore, StoreError};
 use breakwater_tokens::{AccessToken, LineToken, TokenError, TokenKeys};
@@ -180,22 +181,26 @@ impl Waitroom {
             },
             JoinFailure::Store(error) => WaitroomError::from_store(error),
         })?;
-        let opening_unseen = {
+        let (opening_unseen, lineage) = {
             let view = line.view.read();
-            !view.replica.is_opened() && now >= view.replica.settings().opens_at_ms
+            let replica = &view.replica;
+            let unseen = !replica.is_opened() && now >= replica.settings().opens_at_ms;
+            (unseen, replica.lineage())
         };
         if opening_unseen {
             // This join may have opened the sale; learn the opening now so the answer
             // carries a position.
             let _ = self.engine.sync_line(&line).await;
         }
-        let token = self.engine.keys.sign_line(&LineToken {
+        let token = LineToken {
             event: event.to_string(),
+            lineage: u64::from(lineage),
             number,
             issued_at_ms: now,
-        });
+        };
         metrics::counter!("breakwater_joins_total").increment(1);
-        let status = self.answer(&line, number, now, false)?;
+        let status = self.answer(&line, &token, now, false)?;
+        let token = self.engine.keys.sign_line(&token);
         Ok(Joined { token, status })
     }
 
@@ -207,23 +212,24 @@ impl Waitroom {
         // Arc clone is a contended atomic on a shared cache line.
         let lines = self.engine.lines.read();
         let line = lines.get(event).ok_or(WaitroomError::UnknownEvent)?;
-        self.answer(line, token.number, now, true)
+        self.answer(line, &token, now, true)
     }
 
     /// Reads the buyer's standing, records their heartbeat, and advises them.
     fn answer(
         &self,
         line: &Line,
-        number: u64,
+        token: &LineToken,
         now: u64,
         check_fresh: bool,
     ) -> Result<QueueStatus, WaitroomError> {
+        let number = token.number;
         let (standing, status, timeout) = {
             let view = line.view.read();
             if check_fresh {
                 self.check_fresh(view.synced_at_ms, now)?;
             }
-            let standing = view.replica.standing(number, now);
+            let standing = standing_of(&view.replica, token, now);
             let settings = view.replica.settings();
             let status = render(standing, settings, now);
             (standing, status, settings.heartbeat_timeout_ms())
@@ -261,7 +267,7 @@ impl Waitroom {
         let (standing, status, session_ms) = {
             let view = line.view.read();
             self.check_fresh(view.synced_at_ms, now)?;
-            let standing = view.replica.standing(token.number, now);
+            let standing = standing_of(&view.replica, &token, now);
             let settings = view.replica.settings();
             (
                 standing,
@@ -295,6 +301,7 @@ impl Waitroom {
                 metrics::counter!("breakwater_entered_total").increment(1);
                 let access_token = self.engine.keys.sign_access(&AccessToken {
                     event: event.to_string(),
+                    lineage: token.lineage,
                     number: token.number,
                     expires_at_ms: session_expires_ms,
                 });
@@ -304,7 +311,7 @@ impl Waitroom {
                 })
             }
             EnterOutcome::AlreadyEntered => Err(WaitroomError::AlreadyEntered(Box::new(
-                self.answer(&line, token.number, now, false)?,
+                self.answer(&line, &token, now, false)?,
             ))),
             EnterOutcome::NotReady => Err(WaitroomError::NotReady(Box::new(status))),
             EnterOutcome::Expired => Err(WaitroomError::PlaceExpired),
@@ -331,15 +338,20 @@ impl Waitroom {
     /// session (freeing the slot for the next in line).
     pub async fn leave(&self, event: &EventId, token: &str) -> Result<(), WaitroomError> {
         let keys = &self.engine.keys;
-        let number = match keys.verify_line(token, event.as_str()) {
-            Ok(line_token) => line_token.number,
+        let (lineage, number) = match keys.verify_line(token, event.as_str()) {
+            Ok(line_token) => (line_token.lineage, line_token.number),
             Err(TokenError::WrongKind) => {
-                keys.verify_access(token, Some(event.as_str()), self.engine.clock.now_ms())?
-                    .number
+                let access =
+                    keys.verify_access(token, Some(event.as_str()), self.engine.clock.now_ms())?;
+                (access.lineage, access.number)
             }
             Err(error) => return Err(error.into()),
         };
-        self.engine.line(event)?;
+        let line = self.engine.line(event)?;
+        if !is_of_line(&line, lineage) {
+            // A place in a line that no longer exists: nothing to give up.
+            return Ok(());
+        }
         // What the store logs depends on where the buyer stood there; the next sync
         // brings it to every replica, this one included.
         self.engine
@@ -350,18 +362,38 @@ impl Waitroom {
     }
 
     /// Ends an entered buyer's session (their order is done), freeing the slot.
-    pub async fn finish(&self, event: &EventId, number: u64) -> Result<(), WaitroomError> {
+    pub async fn finish(&self, event: &EventId, buyer: &AccessToken) -> Result<(), WaitroomError> {
         let line = self.engine.line(event)?;
+        if !is_of_line(&line, buyer.lineage) {
+            return Ok(());
+        }
         self.engine
             .store
-            .finish(event, number)
+            .finish(event, buyer.number)
             .await
             .map_err(WaitroomError::from_store)?;
         line.view
             .write()
             .replica
-            .apply(&LineChange::Finished(number));
+            .apply(&LineChange::Finished(buyer.number));
         Ok(())
+    }
+
+    /// Refuses a buyer whose session this gateway knows has ended (they left, their order
+    /// was confirmed, it ran out, or their line no longer exists): such a token may only
+    /// read the buyer's orders. A session entered through another gateway a moment ago is
+    /// not known here yet and passes; the backend checks again.
+    pub fn check_session(&self, event: &EventId, buyer: &AccessToken) -> Result<(), WaitroomError> {
+        let line = self.engine.line(event)?;
+        let view = line.view.read();
+        let replica = &view.replica;
+        if u64::from(replica.lineage()) != buyer.lineage {
+            return Err(WaitroomError::SessionEnded);
+        }
+        match replica.session(buyer.number, self.engine.clock.now_ms()) {
+            Session::Ended => Err(WaitroomError::SessionEnded),
+            Session::Active { .. } | Session::Unknown => Ok(()),
+        }
     }
 
     /// Checks an access token (for `event` when given) and returns what it says.
@@ -371,6 +403,20 @@ impl Waitroom {
         event: Option<&EventId>,
     ) -> Result<AccessToken, WaitroomError> {
         Ok(self.engine.keys.verify_access(
+            token,
+            event.map(EventId::as_str),
+            self.engine.clock.now_ms(),
+        )?)
+    }
+
+    /// Checks an access token as proof of who the buyer is, for reading their own
+    /// orders: valid also a while after the session ended.
+    pub fn verify_buyer(
+        &self,
+        token: &str,
+        event: Option<&EventId>,
+    ) -> Result<AccessToken, WaitroomError> {
+        Ok(self.engine.keys.verify_buyer(
             token,
             event.map(EventId::as_str),
             self.engine.clock.now_ms(),
@@ -475,6 +521,20 @@ impl Waitroom {
     pub fn gateway_id(&self) -> &str {
         &self.engine.config.gateway_id
     }
+}
+
+/// Where the buyer holding `token` stands: a token of another lineage belongs to a line
+/// that no longer exists, so its place is gone.
+fn standing_of(replica: &breakwater_line::LineReplica, token: &LineToken, now: u64) -> Standing {
+    if u64::from(replica.lineage()) != token.lineage {
+        return Standing::Expired;
+    }
+    replica.standing(token.number, now)
+}
+
+/// Whether a token of `lineage` belongs to the line as it is now.
+fn is_of_line(line: &Line, lineage: u64) -> bool {
+    line.view.read().replica.lineage() == Lineage::new(lineage)
 }
 
 /// A standing as the API shows it.

@@ -1,14 +1,20 @@
 //! The ticketing API, reached only through the gateway: every call must carry a valid
 //! access token (for the path's event, where the path names one) and is then forwarded
-//! to the reservation service. Anything else never reaches the backend.
+//! to the reservation service on a path rebuilt from the parsed ids, never the buyer's
+//! own text. Anything else never reaches the backend.
+//!
+//! Calls that change something (holds, cancels, checkouts) need a session that still
+//! holds a slot; reads (the seat map, the buyer's holds and orders) need only proof of who
+//! the buyer is, so a buyer can read their orders after their session ended.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use breakwater_line::EventId;
+use breakwater_ticketing::is_valid_resource_id;
 use breakwater_tokens::AccessToken;
 
 use crate::auth::{access_cookie, bearer, cookie, cookies_with_prefix};
@@ -18,99 +24,184 @@ use crate::{ApiError, GatewayState};
 /// The ticketing routes.
 pub fn routes() -> Router<GatewayState> {
     Router::new()
-        .route("/api/v1/events/{event}/seats", get(for_event))
-        .route("/api/v1/events/{event}/holds", post(for_event))
-        .route("/api/v1/holds/{hold}", get(for_buyer).delete(for_buyer))
+        .route("/api/v1/events/{event}/seats", get(seat_map))
+        .route("/api/v1/events/{event}/holds", post(hold))
+        .route("/api/v1/holds/{hold}", get(show_hold).delete(release_hold))
         .route("/api/v1/holds/{hold}/checkout", post(checkout))
-        .route("/api/v1/orders", get(for_buyer))
-        .route("/api/v1/orders/{order}", get(for_buyer))
+        .route("/api/v1/orders", get(orders))
+        .route("/api/v1/orders/{order}", get(show_order))
 }
 
-/// Seat map and holds of one event; the access token must be for that event.
-async fn for_event(
+/// What a call needs of the buyer's access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Proof of who the buyer is, also a while after the session ended.
+    Identity,
+    /// A session that still holds a slot.
+    ActiveSession,
+}
+
+/// A buyer's call, checked and ready to forward.
+struct Call {
+    token: String,
+    buyer: AccessToken,
+}
+
+async fn seat_map(
     State(state): State<GatewayState>,
     Path(event): Path<String>,
-    method: Method,
-    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let event = event_id(&event)?;
+    let call = event_call(&state, &event, &headers, Need::Identity)?;
+    let path = format!("/api/v1/events/{event}/seats");
+    forward(&state, Method::GET, &path, headers, &call, Bytes::new()).await
+}
+
+async fn hold(
+    State(state): State<GatewayState>,
+    Path(event): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
-    let token = bearer(&headers)
-        .or_else(|| cookie(&headers, &access_cookie(event.as_str())))
-        .ok_or(ApiError::MissingToken)?
-        .to_owned();
-    state.room.verify_access(&token, Some(&event))?;
-    forward(&state, method, &uri, headers, &token, body).await
+    let call = event_call(&state, &event, &headers, Need::ActiveSession)?;
+    let path = format!("/api/v1/events/{event}/holds");
+    forward(&state, Method::POST, &path, headers, &call, body).await
 }
 
-/// Holds and orders of the buyer the access token names.
-async fn for_buyer(
+async fn show_hold(
     State(state): State<GatewayState>,
-    method: Method,
-    uri: Uri,
+    Path(hold): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (token, _) = buyer_token(&state, &headers)?;
-    forward(&state, method, &uri, headers, &token, body).await
+    let path = format!("/api/v1/holds/{}", resource(&hold, "hold")?);
+    let call = buyer_call(&state, &headers, Need::Identity)?;
+    forward(&state, Method::GET, &path, headers, &call, Bytes::new()).await
+}
+
+async fn release_hold(
+    State(state): State<GatewayState>,
+    Path(hold): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let path = format!("/api/v1/holds/{}", resource(&hold, "hold")?);
+    let call = buyer_call(&state, &headers, Need::ActiveSession)?;
+    forward(&state, Method::DELETE, &path, headers, &call, Bytes::new()).await
 }
 
 /// Checkout; a confirmed order ends the buyer's session, so their slot goes to the next
 /// in line at once.
 async fn checkout(
     State(state): State<GatewayState>,
-    method: Method,
-    uri: Uri,
+    Path(hold): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (token, access) = buyer_token(&state, &headers)?;
-    let response = forward(&state, method, &uri, headers, &token, body).await?;
-    if response.status() == axum::http::StatusCode::CREATED
-        && let Ok(event) = EventId::parse(&access.event)
-        && let Err(error) = state.room.finish(&event, access.number).await
+    let path = format!("/api/v1/holds/{}/checkout", resource(&hold, "hold")?);
+    let call = buyer_call(&state, &headers, Need::ActiveSession)?;
+    let response = forward(&state, Method::POST, &path, headers, &call, body).await?;
+    if response.status() == StatusCode::CREATED
+        && let Ok(event) = EventId::parse(&call.buyer.event)
+        && let Err(error) = state.room.finish(&event, &call.buyer).await
     {
         tracing::warn!(%error, event = %event, "could not free the buyer's slot after checkout");
     }
     Ok(response)
 }
 
-/// The access token of the request (bearer, or any event's access cookie) and what it
-/// says; the first valid one wins.
-fn buyer_token(
+async fn orders(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let call = buyer_call(&state, &headers, Need::Identity)?;
+    forward(&state, Method::GET, "/api/v1/orders", headers, &call, Bytes::new()).await
+}
+
+async fn show_order(
+    State(state): State<GatewayState>,
+    Path(order): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let path = format!("/api/v1/orders/{}", resource(&order, "order")?);
+    let call = buyer_call(&state, &headers, Need::Identity)?;
+    forward(&state, Method::GET, &path, headers, &call, Bytes::new()).await
+}
+
+/// A hold or order id from the path; anything else names nothing.
+fn resource<'a>(id: &'a str, what: &'static str) -> Result<&'a str, ApiError> {
+    if is_valid_resource_id(id) {
+        Ok(id)
+    } else {
+        Err(ApiError::NotFound(what))
+    }
+}
+
+/// A call about one event: the access token (bearer, or that event's cookie) must be for
+/// it.
+fn event_call(
     state: &GatewayState,
+    event: &EventId,
     headers: &HeaderMap,
-) -> Result<(String, AccessToken), ApiError> {
+    need: Need,
+) -> Result<Call, ApiError> {
+    let token = bearer(headers)
+        .or_else(|| cookie(headers, &access_cookie(event.as_str())))
+        .ok_or(ApiError::MissingToken)?;
+    checked(state, token, Some(event), need)
+}
+
+/// A call about the buyer's own holds and orders: the access token of the request
+/// (bearer, or any event's access cookie); the first valid one wins.
+fn buyer_call(state: &GatewayState, headers: &HeaderMap, need: Need) -> Result<Call, ApiError> {
     if let Some(token) = bearer(headers) {
-        let access = state.room.verify_access(token, None)?;
-        return Ok((token.to_owned(), access));
+        return checked(state, token, None, need);
     }
     let mut last_error = ApiError::MissingToken;
     for token in cookies_with_prefix(headers, "bw_access_") {
-        match state.room.verify_access(token, None) {
-            Ok(access) => return Ok((token.to_owned(), access)),
-            Err(error) => last_error = error.into(),
+        match checked(state, token, None, need) {
+            Ok(call) => return Ok(call),
+            Err(error) => last_error = error,
         }
     }
     Err(last_error)
 }
 
+fn checked(
+    state: &GatewayState,
+    token: &str,
+    event: Option<&EventId>,
+    need: Need,
+) -> Result<Call, ApiError> {
+    let buyer = match need {
+        Need::Identity => state.room.verify_buyer(token, event)?,
+        Need::ActiveSession => {
+            let buyer = state.room.verify_access(token, event)?;
+            let event = EventId::parse(&buyer.event).map_err(|_| ApiError::MissingToken)?;
+            state.room.check_session(&event, &buyer)?;
+            buyer
+        }
+    };
+    Ok(Call {
+        token: token.to_owned(),
+        buyer,
+    })
+}
+
 async fn forward(
     state: &GatewayState,
     method: Method,
-    uri: &Uri,
+    path: &str,
     mut headers: HeaderMap,
-    token: &str,
+    call: &Call,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let backend = state.backend.as_ref().ok_or(ApiError::NoBackend)?;
     // The backend checks the token too; it gets it in the header even when the page
     // sent it as a cookie.
-    let authorization =
-        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| ApiError::MissingToken)?;
+    let authorization = HeaderValue::from_str(&format!("Bearer {}", call.token))
+        .map_err(|_| ApiError::MissingToken)?;
     headers.insert(header::AUTHORIZATION, authorization);
-    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let answer = backend.forward(method, path, &headers, body).await?;
     let mut response = (answer.status, answer.body).into_response();
     if let Some(content_type) = answer.content_type {

@@ -1,16 +1,17 @@
 -- KEYS: state, cfg, out, reg, ent, ready, sess, log.
 -- ARGV: incarnation, now, settings json, seq, base, prequeue size or '', admitted total,
---       paused, closed, opens at, out offset, out bytes, reg offset, reg bytes, ent offset,
---       ent bytes, ready count, ready (number, deadline)..., session (number, end)...
+--       paused, closed, opens at, lineage, out offset, out bytes, reg offset, reg bytes,
+--       ent offset, ent bytes, ready count, ready (number, deadline)...,
+--       session (number, end)...
 -- Writes a new incarnation unless one exists; returns 1 when it wrote.
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 redis.call('SET', KEYS[2], ARGV[3])
-if ARGV[12] ~= '' then redis.call('SETRANGE', KEYS[3], ARGV[11], ARGV[12]) end
-if ARGV[14] ~= '' then redis.call('SETRANGE', KEYS[4], ARGV[13], ARGV[14]) end
-if ARGV[16] ~= '' then redis.call('SETRANGE', KEYS[5], ARGV[15], ARGV[16]) end
-local ready_count = tonumber(ARGV[17])
-local i = 18
+if ARGV[13] ~= '' then redis.call('SETRANGE', KEYS[3], ARGV[12], ARGV[13]) end
+if ARGV[15] ~= '' then redis.call('SETRANGE', KEYS[4], ARGV[14], ARGV[15]) end
+if ARGV[17] ~= '' then redis.call('SETRANGE', KEYS[5], ARGV[16], ARGV[17]) end
+local ready_count = tonumber(ARGV[18])
+local i = 19
 for _ = 1, ready_count do
   redis.call('ZADD', KEYS[6], ARGV[i + 1], ARGV[i]); i = i + 2
 end
@@ -18,6 +19,7 @@ while i < #ARGV do
   redis.call('ZADD', KEYS[7], ARGV[i + 1], ARGV[i]); i = i + 2
 end
 redis.call('HSET', KEYS[1], 'inc', ARGV[1], 't0', ARGV[2], 'seq', ARGV[4], 'base', ARGV[5],
-  'lsn', 0, 'tat', ARGV[2], 'adm', ARGV[7], 'paused', ARGV[8], 'closed', ARGV[9], 'oa', ARGV[10])
+  'lsn', 0, 'adm', ARGV[7], 'paused', ARGV[8], 'closed', ARGV[9], 'oa', ARGV[10],
+  'lin', ARGV[11])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[6]) end
 return 1

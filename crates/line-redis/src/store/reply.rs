@@ -1,6 +1,6 @@
 //! Reading script replies.
 
-use breakwater_line::{Bitset, LineImage, LineSettings};
+use breakwater_line::{Bitset, LineImage, LineSettings, Lineage};
 use breakwater_line_store::{Snapshot, StoreError};
 use redis::Value;
 
@@ -108,8 +108,10 @@ pub(crate) fn parse_snapshot(value: Value) -> Result<Snapshot, StoreError> {
     };
     let settings: LineSettings = serde_json::from_str(&reply.next_text()?)
         .map_err(|error| corrupt(&format!("settings: {error}")))?;
+    let lineage = field("lin").ok_or_else(|| corrupt("state has no lineage"))?;
     let image = LineImage {
         settings,
+        lineage: Lineage::parse(lineage).map_err(|error| corrupt(&error.to_string()))?,
         seq: required("seq")?,
         base: required("base")?,
         opened: field("p").map(number).transpose()?,

@@ -3,9 +3,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use breakwater_line::{Bitset, Deadlines, Gcra, LineChange, LineImage, LineSettings};
+use breakwater_line::{Bitset, Gcra, LineChange, LineImage, LineSettings, Schedule, Shortfall};
 
-use super::durable::LineRecord;
+use super::durable::{Entry, LineRecord};
+use super::state::LineState;
 use crate::contract::{
     AdmitRequest, AdmitResult, EnterOutcome, HeartbeatReport, Snapshot, StoreError, SyncBatch,
     SyncCursor, SyncOutcome,
@@ -14,27 +15,22 @@ use crate::{Epoch, EpochWindow};
 
 /// How many changes the log keeps; a replica further behind takes a snapshot.
 const LOG_CAPACITY: usize = 65_536;
-/// Queue numbers are reserved in the durable file this many at a time, so the file is
-/// written once per this many joins.
+/// Queue numbers are reserved in the journal this many at a time, so it is written once
+/// per this many joins.
 const SEQ_RESERVATION: u64 = 65_536;
 
 pub(super) struct EmbeddedLine {
-    settings: LineSettings,
+    state: LineState,
     incarnation: String,
     started_ms: u64,
     seq: u64,
     base: u64,
     reserved_seq: u64,
-    opened: Option<u64>,
-    out: Bitset,
-    reinstated: Bitset,
-    entered: Bitset,
-    ready: Deadlines,
-    sessions: Deadlines,
-    admitted_total: u64,
-    tat_ms: f64,
+    schedule: Schedule,
     lsn: u64,
     log: VecDeque<(u64, LineChange)>,
+    /// Journal entries not written yet (the store writes them before answering).
+    unjournaled: Vec<Entry>,
     heartbeats: BTreeMap<Epoch, Bitset>,
     lease: Option<(String, Instant)>,
 }
@@ -42,85 +38,88 @@ pub(super) struct EmbeddedLine {
 impl EmbeddedLine {
     /// A new incarnation holding `image`.
     pub fn from_image(image: &LineImage, now_ms: u64) -> Self {
+        let mut state = LineState::new(image.settings.clone(), image.lineage);
+        state.opened = image.opened;
+        state.out = image.out.clone();
+        state.reinstated = image.reinstated.clone();
+        state.entered = image.entered.clone();
+        state.ready = image.ready.iter().copied().collect();
+        state.sessions = image.sessions.iter().copied().collect();
+        state.admitted_total = image.admitted_total;
+        let mut line = Self::resume(state, image.seq, now_ms);
+        line.base = image.base;
+        line.unjournaled.push(Entry::Line(Box::new(line.record())));
+        line
+    }
+
+    /// A new incarnation of `state` after a restart: numbers continue above every number
+    /// ever handed out (`reserved_seq`), and waiting buyers come back with their tokens.
+    pub fn resume(state: LineState, reserved_seq: u64, now_ms: u64) -> Self {
         Self {
-            settings: image.settings.clone(),
+            state,
             incarnation: new_incarnation(),
             started_ms: now_ms,
-            seq: image.seq,
-            base: image.base,
-            reserved_seq: image.seq,
-            opened: image.opened,
-            out: image.out.clone(),
-            reinstated: image.reinstated.clone(),
-            entered: image.entered.clone(),
-            ready: image.ready.iter().copied().collect(),
-            sessions: image.sessions.iter().copied().collect(),
-            admitted_total: image.admitted_total,
-            tat_ms: now_ms as f64,
+            seq: reserved_seq,
+            base: reserved_seq,
+            reserved_seq,
+            schedule: Schedule::Idle,
             lsn: 0,
             log: VecDeque::new(),
+            unjournaled: Vec::new(),
             heartbeats: BTreeMap::new(),
             lease: None,
         }
     }
 
-    /// A new incarnation after a restart: numbers continue above every number ever
-    /// handed out, and the buyers come back with their tokens.
-    pub fn resume(record: LineRecord, now_ms: u64) -> Self {
-        let mut image = LineImage::empty(record.settings);
-        image.seq = record.reserved_seq;
-        image.base = record.reserved_seq;
-        image.opened = record.opened;
-        image.admitted_total = record.admitted_total;
-        Self::from_image(&image, now_ms)
+    /// What the files keep of this line.
+    pub fn record(&self) -> LineRecord {
+        LineRecord::of(&self.state, self.reserved_seq)
     }
 
-    /// What the durable file keeps of this line.
-    pub fn record(&self) -> LineRecord {
-        LineRecord {
-            settings: self.settings.clone(),
-            reserved_seq: self.reserved_seq,
-            opened: self.opened,
-            admitted_total: self.admitted_total,
-        }
+    /// The journal entries made since the last call.
+    pub fn take_unjournaled(&mut self) -> Vec<Entry> {
+        std::mem::take(&mut self.unjournaled)
     }
 
     pub fn opens_at_ms(&self) -> u64 {
-        self.settings.opens_at_ms
+        self.state.settings.opens_at_ms
     }
 
     pub fn update_settings(&mut self, settings: &LineSettings) {
-        self.settings = settings.clone();
-        self.log(LineChange::Settings(Box::new(settings.clone())));
+        // A pause, a new rate: pacing starts afresh rather than owing slots from before.
+        self.schedule = Schedule::Idle;
+        self.record_change(LineChange::Settings(Box::new(settings.clone())));
     }
 
-    /// Hands out numbers; also says whether the reservation in the file must grow.
-    pub fn join(&mut self, count: u32) -> (u64, bool) {
+    /// Hands out `count` numbers; returns the first.
+    pub fn join(&mut self, count: u32) -> u64 {
         let first = self.seq;
         self.seq += u64::from(count);
-        let crossed = self.seq > self.reserved_seq;
-        if crossed {
+        if self.seq > self.reserved_seq {
             self.reserved_seq = self.seq + SEQ_RESERVATION;
+            self.unjournaled.push(Entry::Reserved(self.reserved_seq));
         }
-        (first, crossed)
+        first
     }
 
     pub fn snapshot(&self) -> Snapshot {
+        let state = &self.state;
         Snapshot {
             incarnation: self.incarnation.clone(),
             lsn: self.lsn,
             started_ms: self.started_ms,
             image: LineImage {
-                settings: self.settings.clone(),
+                settings: state.settings.clone(),
+                lineage: state.lineage,
                 seq: self.seq,
                 base: self.base,
-                opened: self.opened,
-                out: self.out.clone(),
-                reinstated: self.reinstated.clone(),
-                entered: self.entered.clone(),
-                ready: self.ready.iter().collect(),
-                sessions: self.sessions.iter().collect(),
-                admitted_total: self.admitted_total,
+                opened: state.opened,
+                out: state.out.clone(),
+                reinstated: state.reinstated.clone(),
+                entered: state.entered.clone(),
+                ready: state.ready.iter().collect(),
+                sessions: state.sessions.iter().collect(),
+                admitted_total: state.admitted_total,
             },
         }
     }
@@ -143,7 +142,7 @@ impl EmbeddedLine {
             .collect();
         SyncOutcome::Changes(SyncBatch {
             seq: self.seq,
-            admitted_total: self.admitted_total,
+            admitted_total: self.state.admitted_total,
             lsn: cursor.lsn + changes.len() as u64,
             changes,
         })
@@ -158,14 +157,18 @@ impl EmbeddedLine {
         let horizon = (epoch.index * epoch.length_ms).saturating_sub(report.retention_ms);
         self.heartbeats
             .retain(|kept, _| (kept.index + 1) * kept.length_ms >= horizon);
-        let reinstated: Vec<u64> = report
+        let mut reinstated: Vec<u64> = report
             .reinstate
             .iter()
             .copied()
-            .filter(|&n| n < self.base && !self.out.contains(n) && self.reinstated.insert(n))
+            .filter(|&n| {
+                n < self.base && !self.state.out.contains(n) && !self.state.reinstated.contains(n)
+            })
             .collect();
+        reinstated.sort_unstable();
+        reinstated.dedup();
         if !reinstated.is_empty() {
-            self.log(LineChange::Reinstated(reinstated));
+            self.record_change(LineChange::Reinstated(reinstated));
         }
     }
 
@@ -199,46 +202,46 @@ impl EmbeddedLine {
     }
 
     pub fn admit(&mut self, request: &AdmitRequest) -> AdmitResult {
-        if self.settings.paused || self.settings.closed || self.opened.is_none() {
+        let settings = &self.state.settings;
+        if settings.paused || settings.closed || self.state.opened.is_none() {
             return self.admit_result(Vec::new());
         }
         let now = request.now_ms;
-        self.ready.remove_before(now);
-        self.sessions.remove_before(now + 1);
-        let active = (self.ready.len() + self.sessions.len()) as u64;
-        let room = u64::from(request.max_active).saturating_sub(active);
+        self.state.ready.remove_before(now);
+        self.state.sessions.remove_before(now + 1);
         let gcra = Gcra {
             interval_ms: request.interval_ms,
             tolerance_ms: request.tolerance_ms,
         };
-        let allowed = room.min(gcra.allowance(self.tat_ms, now as f64)) as usize;
+        let allowance = gcra.allowance(self.schedule, now as f64);
+        if allowance.due == 0 {
+            return self.admit_result(Vec::new());
+        }
+        let active = (self.state.ready.len() + self.state.sessions.len()) as u64;
+        let room = u64::from(request.max_active).saturating_sub(active);
         let admitted: Vec<u64> = request
             .candidates
             .iter()
             .copied()
             .filter(|&n| self.is_waiting(n))
-            .take(allowed)
+            .take(room.min(allowance.due) as usize)
             .collect();
-        if admitted.is_empty() {
-            return self.admit_result(admitted);
+        let count = admitted.len() as u64;
+        let shortfall = Shortfall::of(allowance.due, room, count, request.offers_everyone);
+        self.schedule = gcra.after(allowance, count, shortfall);
+        if !admitted.is_empty() {
+            self.record_change(LineChange::Admitted {
+                deadline_ms: request.deadline_ms,
+                numbers: admitted.clone(),
+            });
         }
-        for &number in &admitted {
-            self.out.insert(number);
-            self.ready.insert(number, request.deadline_ms);
-        }
-        self.tat_ms = gcra.after(self.tat_ms, now as f64, admitted.len() as u64);
-        self.admitted_total += admitted.len() as u64;
-        self.log(LineChange::Admitted {
-            deadline_ms: request.deadline_ms,
-            numbers: admitted.clone(),
-        });
         self.admit_result(admitted)
     }
 
     fn admit_result(&self, admitted: Vec<u64>) -> AdmitResult {
         AdmitResult {
             admitted,
-            tat_ms: self.tat_ms,
+            schedule: self.schedule,
         }
     }
 
@@ -248,43 +251,37 @@ impl EmbeddedLine {
             .copied()
             .filter(|&n| self.is_waiting(n))
             .collect();
-        for &number in &dropped {
-            self.out.insert(number);
-        }
         if !dropped.is_empty() {
-            self.log(LineChange::Dropped(dropped));
+            self.record_change(LineChange::Dropped(dropped));
         }
     }
 
     /// Opens the sale; whether it was not open before.
     pub fn open(&mut self) -> bool {
-        if self.opened.is_some() {
+        if self.state.opened.is_some() {
             return false;
         }
-        self.opened = Some(self.seq);
-        self.log(LineChange::Opened {
+        self.record_change(LineChange::Opened {
             prequeue_size: self.seq,
         });
         true
     }
 
     pub fn enter(&mut self, number: u64, now_ms: u64, session_ms: u64) -> EnterOutcome {
-        if self.entered.contains(number) {
+        if self.state.entered.contains(number) {
             return EnterOutcome::AlreadyEntered;
         }
-        match self.ready.get(number) {
-            None if self.out.contains(number) => EnterOutcome::Expired,
+        match self.state.ready.get(number) {
+            None if self.state.out.contains(number) => EnterOutcome::Expired,
             None => EnterOutcome::NotReady,
             Some(deadline) if deadline < now_ms => {
-                self.ready.remove(number);
+                // Forfeited: the deadline says so already, wherever it is read.
+                self.state.ready.remove(number);
                 EnterOutcome::Expired
             }
             Some(_) => {
-                self.ready.remove(number);
-                self.entered.insert(number);
                 let session_expires_ms = now_ms + session_ms;
-                self.sessions.insert(number, session_expires_ms);
-                self.log(LineChange::Entered {
+                self.record_change(LineChange::Entered {
                     number,
                     session_expires_ms,
                 });
@@ -294,28 +291,36 @@ impl EmbeddedLine {
     }
 
     pub fn leave(&mut self, number: u64) {
-        if self.ready.remove(number).is_some() {
-            self.log(LineChange::Left(number));
-        } else if self.sessions.remove(number).is_some() {
-            self.log(LineChange::Finished(number));
-        } else if number < self.seq && self.out.insert(number) {
+        let state = &self.state;
+        let change = if state.ready.get(number).is_some() {
+            LineChange::Left(number)
+        } else if state.sessions.get(number).is_some() {
+            LineChange::Finished(number)
+        } else if number < self.seq && !state.out.contains(number) {
             // Waiting, or a place the store lost that must not come back later.
-            self.log(LineChange::Left(number));
-        }
+            LineChange::Left(number)
+        } else {
+            return;
+        };
+        self.record_change(change);
     }
 
     pub fn finish(&mut self, number: u64) {
-        if self.sessions.remove(number).is_some() {
-            self.log(LineChange::Finished(number));
+        if self.state.sessions.get(number).is_some() {
+            self.record_change(LineChange::Finished(number));
         }
     }
 
     fn is_waiting(&self, number: u64) -> bool {
-        !self.out.contains(number)
-            && ((number >= self.base && number < self.seq) || self.reinstated.contains(number))
+        !self.state.out.contains(number)
+            && ((number >= self.base && number < self.seq)
+                || self.state.reinstated.contains(number))
     }
 
-    fn log(&mut self, change: LineChange) {
+    /// Applies a change, logs it for replicas and queues it for the journal.
+    fn record_change(&mut self, change: LineChange) {
+        self.state.apply(&change);
+        self.unjournaled.push(Entry::Change(change.clone()));
         self.lsn += 1;
         self.log.push_back((self.lsn, change));
         if self.log.len() > LOG_CAPACITY {

@@ -341,6 +341,7 @@ async fn breakwater_way(
     settings.heartbeat_timeout_seconds = 3_600;
     settings.max_active_users = 1_000_000;
     store.create_event(&event, &settings, now).await?;
+    let lineage = u64::from(store.snapshot(&event).await?.image.lineage);
     let mut first_number = None;
     for first in (0..users).step_by(4096) {
         let count = (users - first).min(4096) as u32;
@@ -363,6 +364,7 @@ async fn breakwater_way(
     let sign = |number: u64| {
         keys.sign_line(&LineToken {
             event: event.to_string(),
+            lineage,
             number,
             issued_at_ms: now,
         })

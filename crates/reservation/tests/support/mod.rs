@@ -287,6 +287,7 @@ pub fn token(keys: &TokenKeys, event: &str, number: u64) -> String {
         + 3_600_000;
     keys.sign_access(&AccessToken {
         event: event.to_owned(),
+        lineage: 1,
         number,
         expires_at_ms,
     })

@@ -30,7 +30,10 @@ pub struct Harness {
     pub room: Waitroom,
     pub clock: ManualClock,
     pub keys: TokenKeys,
+    /// The store `room` runs on (other gateways of the same deployment share it).
+    pub store: Arc<dyn LineStore>,
     servers: Servers,
+    namespace: String,
 }
 
 pub const SECRET: &[u8] = b"conformance suite secret";
@@ -44,14 +47,43 @@ impl Harness {
             Backend::Redis => Servers::Redis(RedisServer::start().await?),
             Backend::Cluster => Servers::Cluster(RedisCluster::start(3).await?),
         };
-        let store = open_store(&servers, clock.now_ms())?;
-        let room = Waitroom::new(store, keys.clone(), Arc::new(clock.clone()), config()).await;
+        let namespace = format!("t{:08x}", rand::random::<u32>());
+        let store = open_store(&servers, &namespace, clock.now_ms())?;
+        let room = Waitroom::new(store.clone(), keys.clone(), Arc::new(clock.clone()), config()).await;
         Ok(Self {
             room,
             clock,
             keys,
+            store,
             servers,
+            namespace,
         })
+    }
+
+    /// Another gateway of the same deployment: its own replicas and pacer, the same store.
+    pub async fn another_gateway(&self) -> Waitroom {
+        Waitroom::new(
+            self.store.clone(),
+            self.keys.clone(),
+            Arc::new(self.clock.clone()),
+            config(),
+        )
+        .await
+    }
+
+    /// Hands out `count` queue numbers in store-sized batches (faster than one join call
+    /// each, for lines of many thousands); the room learns of them at its next sync.
+    pub async fn join_bulk(&self, event: &EventId, count: u64) -> anyhow::Result<()> {
+        let mut left = count;
+        while left > 0 {
+            let batch = left.min(4096);
+            self.store
+                .join(event, batch as u32, self.clock.now_ms())
+                .await?;
+            left -= batch;
+        }
+        self.room.sync_all().await?;
+        Ok(())
     }
 
     /// Creates an event with default settings changed by `tweak`.
@@ -97,21 +129,37 @@ impl Harness {
     /// embedded store's process restarts (a new store from its file, a new engine).
     pub async fn lose_everything(&mut self) -> anyhow::Result<()> {
         match &self.servers {
-            Servers::Embedded(_) => {
-                let store = open_store(&self.servers, self.clock.now_ms())?;
-                self.room = Waitroom::new(
-                    store,
-                    self.keys.clone(),
-                    Arc::new(self.clock.clone()),
-                    config(),
-                )
-                .await;
+            Servers::Embedded(_) => self.restart_gateway().await?,
+            Servers::Redis(server) => {
+                server.query(&["FLUSHALL"]).await?;
+            }
+            Servers::Cluster(cluster) => cluster.flush_all().await?,
+        }
+        Ok(())
+    }
+
+    /// The whole deployment starts from nothing: the store's state and every gateway's
+    /// replica are gone (Redis lost with every gateway restarted; the embedded store's
+    /// files deleted before its process restarts). Events must be created again.
+    pub async fn lose_the_deployment(&mut self) -> anyhow::Result<()> {
+        match &self.servers {
+            Servers::Embedded(dir) => {
+                for entry in std::fs::read_dir(dir.path())? {
+                    std::fs::remove_file(entry?.path())?;
+                }
             }
             Servers::Redis(server) => {
                 server.query(&["FLUSHALL"]).await?;
             }
             Servers::Cluster(cluster) => cluster.flush_all().await?,
         }
+        self.restart_gateway().await
+    }
+
+    /// The gateway (for the embedded store: the process holding it) restarts.
+    async fn restart_gateway(&mut self) -> anyhow::Result<()> {
+        self.store = open_store(&self.servers, &self.namespace, self.clock.now_ms())?;
+        self.room = self.another_gateway().await;
         Ok(())
     }
 }
@@ -124,8 +172,12 @@ fn config() -> WaitroomConfig {
     }
 }
 
-fn open_store(servers: &Servers, now_ms: u64) -> anyhow::Result<Arc<dyn LineStore>> {
-    let namespace = format!("t{:08x}", rand::random::<u32>());
+fn open_store(
+    servers: &Servers,
+    namespace: &str,
+    now_ms: u64,
+) -> anyhow::Result<Arc<dyn LineStore>> {
+    let namespace = namespace.to_owned();
     Ok(match servers {
         Servers::Embedded(dir) => Arc::new(EmbeddedLineStore::open(
             dir.path().join("line-state.json"),

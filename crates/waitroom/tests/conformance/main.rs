@@ -52,4 +52,9 @@ conformance!(
     paused_line_admits_nobody_until_resumed,
     leaving_moves_the_line_up,
     positions_match_a_reference_model,
+    admission_rate_is_exact_at_every_rate,
+    admission_rate_is_exact_with_three_gateways,
+    every_fate_survives_the_store_losing_everything,
+    an_ended_session_buys_nothing_more,
+    a_line_started_afresh_never_reuses_a_buyer,
 );

@@ -1,7 +1,7 @@
 //! The behaviours every store must give, each proven on a running waiting room.
 
 use anyhow::ensure;
-use breakwater_line::EventId;
+use breakwater_line::{Clock, EventId};
 use breakwater_tokens::{LineToken, TokenError, TokenKeys};
 use breakwater_waitroom::{QueueState, WaitroomError};
 
@@ -196,7 +196,7 @@ pub async fn active_cap_holds_and_frees_on_leave(h: Harness) -> anyhow::Result<(
     let stats = h.room.stats(&event)?;
     ensure!(stats.ready == 3 && stats.admitted_total == 3, "{stats:?}");
     let first = h.room.enter(&event, &tokens[0]).await?;
-    h.room.enter(&event, &tokens[1]).await?;
+    let second = h.room.enter(&event, &tokens[1]).await?;
     h.advance(100).await?;
     let stats = h.room.stats(&event)?;
     ensure!(
@@ -207,9 +207,8 @@ pub async fn active_cap_holds_and_frees_on_leave(h: Harness) -> anyhow::Result<(
     h.room.leave(&event, &first.access_token).await?;
     h.advance(100).await?;
     ensure!(state(&h, &event, &tokens[3])? == QueueState::Ready);
-    h.room
-        .finish(&event, number_of(&h, &event, &tokens[1])?)
-        .await?;
+    let second = h.room.verify_access(&second.access_token, Some(&event))?;
+    h.room.finish(&event, &second).await?;
     h.advance(100).await?;
     ensure!(state(&h, &event, &tokens[4])? == QueueState::Ready);
     ensure!(position(&h, &event, &tokens[5])? == Some(1));
@@ -260,6 +259,7 @@ pub async fn tokens_of_other_events_and_forgeries_are_refused(h: Harness) -> any
     ));
     let forged = TokenKeys::new(b"not the secret").sign_line(&LineToken {
         event: "x".into(),
+        lineage: h.keys.verify_line(&token, "x")?.lineage,
         number: 0,
         issued_at_ms: 0,
     });
@@ -307,25 +307,20 @@ pub async fn recovery_after_the_store_loses_everything(mut h: Harness) -> anyhow
         recover(&h).await?;
     }
     let first = h.status(&event, &tokens[0])?;
-    let first_waiting = match (first.state, first.position) {
-        (QueueState::Ready, _) => false,
-        (QueueState::Waiting, Some(1)) => true,
-        other => anyhow::bail!("the admitted buyer lost their place: {other:?}"),
-    };
-    let offset = u64::from(first_waiting);
+    ensure!(
+        first.state == QueueState::Ready,
+        "the admitted buyer lost their admission: {first:?}"
+    );
     for (i, token) in tokens.iter().enumerate().skip(1) {
         ensure!(
-            position(&h, &event, token)? == Some(i as u64 + offset),
+            position(&h, &event, token)? == Some(i as u64),
             "buyer {i} lost their place"
         );
     }
     let late = h.join(&event).await?;
     h.settle().await?;
-    ensure!(position(&h, &event, &late)? == Some(tokens.len() as u64 - 1 + offset + 1));
-    let mut order = tokens.clone();
-    if !first_waiting {
-        order.remove(0);
-    }
+    ensure!(position(&h, &event, &late)? == Some(tokens.len() as u64));
+    let mut order = tokens[1..].to_vec();
     order.push(late);
     set_paused(&h, &event, false).await?;
     for i in 0..order.len() {
@@ -451,3 +446,235 @@ pub async fn leaving_moves_the_line_up(h: Harness) -> anyhow::Result<()> {
 }
 
 pub use crate::model::positions_match_a_reference_model;
+
+/// The rates a line is held to, including ones that divide no pacer step.
+const RATES: [f64; 12] = [
+    0.1, 0.3, 1.0, 7.0, 13.0, 20.0, 33.0, 50.0, 333.0, 1000.0, 1234.0, 5000.0,
+];
+
+/// Admissions follow the configured rate at every rate, on one gateway: over a minute of
+/// pacer steps that run up to 75 ms late, within 1 % of the rate, and never more than one
+/// admission ahead of it at any moment.
+pub async fn admission_rate_is_exact_at_every_rate(h: Harness) -> anyhow::Result<()> {
+    admission_rate_over_a_minute(h, 1).await
+}
+
+/// The same with three gateways stepping side by side (one holds the pacer lease; the
+/// pacing state lives in the store).
+pub async fn admission_rate_is_exact_with_three_gateways(h: Harness) -> anyhow::Result<()> {
+    admission_rate_over_a_minute(h, 3).await
+}
+
+async fn admission_rate_over_a_minute(h: Harness, gateways: usize) -> anyhow::Result<()> {
+    let mut events = Vec::new();
+    for (i, &rate) in RATES.iter().enumerate() {
+        let event = h
+            .event(&format!("rate-{i}"), |s| {
+                s.admission_rate_per_second = rate;
+                s.max_active_users = 10_000_000;
+                s.heartbeat_timeout_seconds = 7 * 24 * 3600;
+                s.paused = true;
+            })
+            .await?;
+        h.join_bulk(&event, (rate * 61.0).ceil() as u64 + 10).await?;
+        events.push((event, rate));
+    }
+    let mut rooms = vec![h.room.clone()];
+    for _ in 1..gateways {
+        rooms.push(h.another_gateway().await);
+    }
+    for (event, _) in &events {
+        set_paused(&h, event, false).await?;
+    }
+    let start = h.clock.now_ms();
+    // Steps every 20 ms, late by 0..15 ms, and every 37th by 75 ms (within the catch-up).
+    let mut step = 0u64;
+    while h.clock.now_ms() < start + 60_000 {
+        step += 1;
+        let late = if step % 37 == 0 { 75 } else { step * 7919 % 16 };
+        h.clock.advance_ms(20 + late);
+        for room in &rooms {
+            room.pace_all().await?;
+        }
+        for room in &rooms {
+            room.sync_all().await?;
+        }
+        let elapsed = (h.clock.now_ms() - start) as f64 / 1000.0;
+        for (event, rate) in &events {
+            let admitted = h.room.stats(event)?.admitted_total as f64;
+            ensure!(
+                admitted <= (rate * elapsed + 1e-6).floor() + 1.0,
+                "rate {rate}: {admitted} admitted after {elapsed} s: ahead of the schedule"
+            );
+        }
+    }
+    let elapsed = (h.clock.now_ms() - start) as f64 / 1000.0;
+    for (event, rate) in &events {
+        let admitted = h.room.stats(event)?.admitted_total as f64;
+        let owed = rate * elapsed;
+        ensure!(
+            admitted >= owed * 0.99 && admitted <= owed.floor() + 1.0,
+            "rate {rate}: {admitted} admitted in {elapsed} s, owed {owed:.1}"
+        );
+    }
+    Ok(())
+}
+
+/// What each buyer became — entered, left, forfeited, finished, ready, waiting — is what
+/// they are after the store lost everything (a flushed Redis, a restarted `serve`): nobody
+/// enters twice, nobody who left is back in line, the active cap counts the same.
+pub async fn every_fate_survives_the_store_losing_everything(mut h: Harness) -> anyhow::Result<()> {
+    let event = h
+        .event("fates", |s| {
+            s.admission_rate_per_second = 1000.0;
+            s.claim_window_seconds = 5;
+            s.paused = true;
+        })
+        .await?;
+    let tokens = join_many(&h, &event, 8).await?;
+    h.settle().await?;
+    // 0 is admitted first and forfeits (its claim window runs out); 1 enters; 2 enters and
+    // finishes; 3 gives its ready place up; 4 stays ready; 5 leaves the line; 6 and 7 wait.
+    // (A fresh schedule admits one at once, then one a millisecond.)
+    set_paused(&h, &event, false).await?;
+    h.advance(2).await?;
+    set_paused(&h, &event, true).await?;
+    h.advance(2000).await?;
+    set_paused(&h, &event, false).await?;
+    h.advance(2).await?;
+    h.advance(3).await?;
+    set_paused(&h, &event, true).await?;
+    ensure!(h.room.stats(&event)?.admitted_total == 5, "{:?}", h.room.stats(&event)?);
+    let entered = h.room.enter(&event, &tokens[1]).await?;
+    let finished = h.room.enter(&event, &tokens[2]).await?;
+    h.room.leave(&event, &finished.access_token).await?;
+    h.room.leave(&event, &tokens[3]).await?;
+    h.room.leave(&event, &tokens[5]).await?;
+    h.advance(3500).await?;
+    ensure!(state(&h, &event, &tokens[0])? == QueueState::Expired);
+    ensure!(state(&h, &event, &tokens[4])? == QueueState::Ready);
+    let before = h.room.stats(&event)?;
+    let states_before: Vec<QueueState> =
+        tokens.iter().map(|t| state(&h, &event, t)).collect::<Result<_, _>>()?;
+    h.lose_everything().await?;
+    recover(&h).await?;
+    for _ in 0..2 {
+        for token in &tokens {
+            let _ = h.status(&event, token);
+        }
+        recover(&h).await?;
+    }
+    let states_after: Vec<QueueState> =
+        tokens.iter().map(|t| state(&h, &event, t)).collect::<Result<_, _>>()?;
+    ensure!(states_after == states_before, "{states_before:?} became {states_after:?}");
+    let after = h.room.stats(&event)?;
+    ensure!(
+        (after.entered, after.admitted_total) == (before.entered, before.admitted_total),
+        "{before:?} became {after:?}"
+    );
+    for (i, token) in [&tokens[1], &tokens[2]].into_iter().enumerate() {
+        ensure!(
+            matches!(h.room.enter(&event, token).await, Err(WaitroomError::AlreadyEntered(_))),
+            "entered buyer {i} entered again"
+        );
+    }
+    h.room.enter(&event, &tokens[4]).await?;
+    for token in [&tokens[0], &tokens[3], &tokens[5]] {
+        ensure!(matches!(
+            h.room.enter(&event, token).await,
+            Err(WaitroomError::PlaceExpired)
+        ));
+    }
+    let entered = h.room.verify_access(&entered.access_token, Some(&event))?;
+    h.room.check_session(&event, &entered)?;
+    let finished = h.room.verify_access(&finished.access_token, Some(&event))?;
+    ensure!(matches!(
+        h.room.check_session(&event, &finished),
+        Err(WaitroomError::SessionEnded)
+    ));
+    ensure!(position(&h, &event, &tokens[6])? == Some(1));
+    ensure!(position(&h, &event, &tokens[7])? == Some(2));
+    Ok(())
+}
+
+/// A session ends when the buyer leaves with the access token or finishes (order
+/// confirmed), on every gateway: the token may then only read, and the slot goes on.
+pub async fn an_ended_session_buys_nothing_more(h: Harness) -> anyhow::Result<()> {
+    let event = h
+        .event("session", |s| {
+            s.admission_rate_per_second = 1000.0;
+            s.max_active_users = 2;
+        })
+        .await?;
+    let other = h.another_gateway().await;
+    let tokens = join_many(&h, &event, 3).await?;
+    h.settle().await?;
+    h.advance(10).await?;
+    let leaving = h.room.enter(&event, &tokens[0]).await?;
+    let leaving = h.room.verify_access(&leaving.access_token, Some(&event))?;
+    let buying = h.room.enter(&event, &tokens[1]).await?;
+    let buying = h.room.verify_access(&buying.access_token, Some(&event))?;
+    other.sync_all().await?;
+    for room in [&h.room, &other] {
+        room.check_session(&event, &leaving)?;
+        room.check_session(&event, &buying)?;
+    }
+    ensure!(position(&h, &event, &tokens[2])? == Some(1), "the cap holds the third");
+    let token = h.keys.sign_access(&leaving);
+    h.room.leave(&event, &token).await?;
+    h.room.finish(&event, &buying).await?;
+    h.settle().await?;
+    other.sync_all().await?;
+    for room in [&h.room, &other] {
+        for buyer in [&leaving, &buying] {
+            ensure!(matches!(
+                room.check_session(&event, buyer),
+                Err(WaitroomError::SessionEnded)
+            ));
+            room.verify_buyer(&h.keys.sign_access(buyer), Some(&event))?;
+        }
+    }
+    h.advance(10).await?;
+    ensure!(state(&h, &event, &tokens[2])? == QueueState::Ready, "the slots went on");
+    Ok(())
+}
+
+/// A line that starts again from nothing (the store and every gateway lost it) hands
+/// its numbers out in a new lineage: the new buyer #0 is not the old buyer #0, and old
+/// tokens are refused rather than taken for someone else's.
+pub async fn a_line_started_afresh_never_reuses_a_buyer(mut h: Harness) -> anyhow::Result<()> {
+    let settings = |s: &mut breakwater_line::LineSettings| s.admission_rate_per_second = 1000.0;
+    let event = h.event("afresh", settings).await?;
+    let old = join_many(&h, &event, 2).await?;
+    h.settle().await?;
+    h.advance(10).await?;
+    let old_access = h.room.enter(&event, &old[0]).await?;
+    let old_access = h.room.verify_access(&old_access.access_token, Some(&event))?;
+    h.lose_the_deployment().await?;
+    h.event("afresh", settings).await?;
+    let new = join_many(&h, &event, 2).await?;
+    h.settle().await?;
+    let (old_line, new_line) = (
+        h.keys.verify_line(&old[0], "afresh")?,
+        h.keys.verify_line(&new[0], "afresh")?,
+    );
+    ensure!(old_line.number == new_line.number, "numbers start again from zero");
+    ensure!(old_line.lineage != new_line.lineage, "the lineage was reused");
+    for token in &old {
+        ensure!(state(&h, &event, token)? == QueueState::Expired);
+        ensure!(matches!(
+            h.room.enter(&event, token).await,
+            Err(WaitroomError::PlaceExpired)
+        ));
+    }
+    ensure!(matches!(
+        h.room.check_session(&event, &old_access),
+        Err(WaitroomError::SessionEnded)
+    ));
+    h.advance(10).await?;
+    let new_access = h.room.enter(&event, &new[0]).await?;
+    let new_access = h.room.verify_access(&new_access.access_token, Some(&event))?;
+    ensure!(new_access.number == old_access.number);
+    ensure!(new_access.buyer_id() != old_access.buyer_id());
+    Ok(())
+}
