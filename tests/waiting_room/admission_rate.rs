@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use breakwater_line::EventId;
-use breakwater_line_store::LineStore;
 use breakwater_line_redis::{RedisLineStore, RedisOptions, RedisTopology};
+use breakwater_line_store::LineStore;
 use futures::stream::{self, StreamExt};
 use serde_json::json;
 
@@ -140,10 +140,14 @@ async fn three_gateways_hold_every_rate_for_a_minute() -> anyhow::Result<()> {
     }
     for gateway in &gateways {
         for (id, rate) in &rates {
-            eventually(Duration::from_secs(10), "every gateway to see the line", || async {
-                let waiting = gateway.stats(id).await?["waiting"].as_u64();
-                Ok((waiting == Some(buyers_for(*rate))).then_some(()))
-            })
+            eventually(
+                Duration::from_secs(10),
+                "every gateway to see the line",
+                || async {
+                    let waiting = gateway.stats(id).await?["waiting"].as_u64();
+                    Ok((waiting == Some(buyers_for(*rate))).then_some(()))
+                },
+            )
             .await?;
         }
     }
@@ -177,9 +181,7 @@ async fn a_stalled_serve_catches_up_at_most_its_tolerance() -> anyhow::Result<()
     let serve = Breakwater::serve(data.path()).await?;
     serve.create_event(event_body("stall", RATE)).await?;
     join_many(&serve, "stall", 8_000).await?;
-    serve
-        .patch_event("stall", json!({"paused": false}))
-        .await?;
+    serve.patch_event("stall", json!({"paused": false})).await?;
     eventually(Duration::from_secs(10), "admissions to flow", || async {
         let admitted = serve.stats("stall").await?["admitted_total"].as_u64();
         Ok(admitted.filter(|&n| n >= 1_000))

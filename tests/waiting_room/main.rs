@@ -2,7 +2,9 @@
 //! processes on free loopback ports, against real Redis servers.
 
 mod admission_rate;
+mod forwarding;
 mod multi_gateway;
 mod redis_outage;
 mod serve_restart;
+mod sessions;
 mod support;

@@ -33,6 +33,26 @@ impl Breakwater {
         Self::spawn(command, port).await
     }
 
+    /// `breakwater gateway` as above, forwarding buyers to the backend at `backend_url`.
+    pub async fn gateway_with_backend(
+        redis_url: &str,
+        namespace: &str,
+        backend_url: &str,
+    ) -> anyhow::Result<Self> {
+        let port = breakwater_testkit::ports::free_port()?;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_breakwater"));
+        command
+            .arg("gateway")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--redis-url", redis_url])
+            .args(["--redis-namespace", namespace])
+            .args(["--backend-url", backend_url])
+            .env("BREAKWATER_TOKEN_SECRET", TOKEN_SECRET)
+            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY);
+        // Not ready while its backend is down (that is the point): wait for it to be alive.
+        Self::spawn_until(command, port, "/healthz").await
+    }
+
     /// `breakwater serve` on a free port with its files in `data_dir`.
     pub async fn serve(data_dir: &Path) -> anyhow::Result<Self> {
         let port = breakwater_testkit::ports::free_port()?;
@@ -46,7 +66,11 @@ impl Breakwater {
         Self::spawn(command, port).await
     }
 
-    async fn spawn(mut command: Command, port: u16) -> anyhow::Result<Self> {
+    async fn spawn(command: Command, port: u16) -> anyhow::Result<Self> {
+        Self::spawn_until(command, port, "/readyz").await
+    }
+
+    async fn spawn_until(mut command: Command, port: u16, probe: &str) -> anyhow::Result<Self> {
         command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -57,15 +81,15 @@ impl Breakwater {
             base: format!("http://127.0.0.1:{port}"),
             http: Client::builder().timeout(Duration::from_secs(5)).build()?,
         };
-        process.until_ready().await?;
+        process.until_answering(probe).await?;
         Ok(process)
     }
 
-    /// Waits until `/readyz` says ready.
-    pub async fn until_ready(&self) -> anyhow::Result<()> {
+    /// Waits until `probe` answers 200.
+    async fn until_answering(&self, probe: &str) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(response) = self.http.get(self.url("/readyz")).send().await
+            if let Ok(response) = self.http.get(self.url(probe)).send().await
                 && response.status() == StatusCode::OK
             {
                 return Ok(());
@@ -187,6 +211,60 @@ impl Breakwater {
         let body = response.json().await.unwrap_or(json!(null));
         Ok((status, retry_after, body))
     }
+}
+
+impl Breakwater {
+    /// Any call: method, path, an optional bearer token and JSON body; a fresh
+    /// Idempotency-Key on everything but GET. Returns the status and the JSON body (null
+    /// when there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let mut request = self.http.request(method.clone(), self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if method != reqwest::Method::GET {
+            request = request.header("idempotency-key", uuid_like());
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let body = response.json().await.unwrap_or(json!(null));
+        Ok((status, body))
+    }
+
+    /// Waits for the buyer's turn and enters; returns the access token.
+    pub async fn enter_when_ready(&self, event: &str, line_token: &str) -> anyhow::Result<String> {
+        eventually(Duration::from_secs(20), "the buyer's turn", || async {
+            let path = format!("/api/v1/events/{event}/queue/enter");
+            let (status, body) = self
+                .call(reqwest::Method::POST, &path, Some(line_token), None)
+                .await?;
+            match status {
+                StatusCode::OK => Ok(body["access_token"].as_str().map(str::to_owned)),
+                StatusCode::CONFLICT if body["error"] == "not_ready" => Ok(None),
+                other => anyhow::bail!("enter: {other} {body}"),
+            }
+        })
+        .await
+    }
+}
+
+/// A unique enough Idempotency-Key for tests.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    format!("test-{nanos}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 impl Drop for Breakwater {

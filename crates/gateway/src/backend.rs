@@ -100,10 +100,16 @@ impl BackendClient {
         if let Some(value) = headers.get(IDEMPOTENCY_KEY) {
             request = request.header(IDEMPOTENCY_KEY, value);
         }
-        let response = request.send().await.map_err(|error| unavailable(error.to_string()))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
         let status = response.status();
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-        let body = response.bytes().await.map_err(|error| unavailable(error.to_string()))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
         if status.is_server_error() {
             return Err(unavailable(format!("backend answered {status}")));
         }
@@ -137,7 +143,10 @@ impl BackendClient {
     /// Ends a buyer's session at the backend: from now on their access token may only
     /// read their orders, and their unpaid holds are given back. Idempotent.
     pub async fn end_session(&self, event: &str, buyer_id: &str) -> Result<(), BackendError> {
-        let url = format!("{}/internal/v1/events/{event}/sessions/{buyer_id}", self.base_url);
+        let url = format!(
+            "{}/internal/v1/events/{event}/sessions/{buyer_id}",
+            self.base_url
+        );
         self.admin_call(self.http.delete(url)).await.map(drop)
     }
 
@@ -166,7 +175,10 @@ impl BackendClient {
             .await
             .map_err(|error| unavailable(error.to_string()))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|error| unavailable(error.to_string()))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
         if status.is_server_error() {
             return Err(unavailable(format!("backend answered {status}")));
         }

@@ -295,15 +295,14 @@ impl LineStore for RedisLineStore {
         let mut reply = Reply::array(value)?;
         let schedule = match reply.next_text()?.as_str() {
             "" => Schedule::Idle,
-            next_slot => Schedule::NextSlotAt(next_slot.parse().map_err(|_| {
-                StoreError::Corrupt("pacing state is not a number".into())
-            })?),
+            next_slot => Schedule::NextSlotAt(
+                next_slot
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt("pacing state is not a number".into()))?,
+            ),
         };
         let admitted = reply.rest_numbers()?;
-        Ok(AdmitResult {
-            admitted,
-            schedule,
-        })
+        Ok(AdmitResult { admitted, schedule })
     }
 
     async fn drop_silent(

@@ -286,9 +286,13 @@ mod tests {
         // 0..=3 admitted; 0 enters; 1 gives up its ready place; 2 and 3 stay ready (a
         // drop-out leaves admitted buyers alone); 4 leaves the line; 5 waits.
         // A fresh schedule admits one at once, then one a millisecond.
-        let first = store.admit(event, "gw", &request(NOW, vec![0, 1, 2, 3])).await;
+        let first = store
+            .admit(event, "gw", &request(NOW, vec![0, 1, 2, 3]))
+            .await;
         assert_eq!(first.unwrap().admitted, vec![0]);
-        let rest = store.admit(event, "gw", &request(NOW + 3, vec![1, 2, 3])).await;
+        let rest = store
+            .admit(event, "gw", &request(NOW + 3, vec![1, 2, 3]))
+            .await;
         assert_eq!(rest.unwrap().admitted, vec![1, 2, 3]);
         store.enter(event, 0, NOW, 900_000).await.unwrap();
         store.leave(event, 1).await.unwrap();
@@ -347,16 +351,27 @@ mod tests {
                 .find(|path| path.to_string_lossy().contains("journal"))
                 .unwrap()
         };
-        let mut file = std::fs::OpenOptions::new().append(true).open(journal()).unwrap();
-        file.write_all(br#"{"event":"gig","entry":{"change":{"left""#).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(journal())
+            .unwrap();
+        file.write_all(br#"{"event":"gig","entry":{"change":{"left""#)
+            .unwrap();
         drop(file);
         let store = EmbeddedLineStore::open(path.clone(), NOW).unwrap();
-        assert_eq!(store.snapshot(&event).await.unwrap().image.admitted_total, 4);
+        assert_eq!(
+            store.snapshot(&event).await.unwrap().image.admitted_total,
+            4
+        );
         store.leave(&event, 5).await.unwrap();
         drop(store);
-        let mut file = std::fs::OpenOptions::new().append(true).open(journal()).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(journal())
+            .unwrap();
         file.write_all(b"not json\n").unwrap();
-        file.write_all(br#"{"event":"gig","entry":{"change":{"left":2}}}"#).unwrap();
+        file.write_all(br#"{"event":"gig","entry":{"change":{"left":2}}}"#)
+            .unwrap();
         file.write_all(b"\n").unwrap();
         drop(file);
         assert!(matches!(
@@ -383,6 +398,9 @@ mod tests {
             .await
             .unwrap()
             .image;
-        assert_eq!((image.seq, image.base, image.admitted_total), (70000, 70000, 12));
+        assert_eq!(
+            (image.seq, image.base, image.admitted_total),
+            (70000, 70000, 12)
+        );
     }
 }

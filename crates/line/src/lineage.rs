@@ -71,7 +71,12 @@ mod tests {
         let lineage = Lineage::new(0x00ab_cdef_0123_4567);
         assert_eq!(lineage.to_string(), "00abcdef01234567");
         assert_eq!(Lineage::parse("00abcdef01234567"), Ok(lineage));
-        for bad in ["abcdef01234567", "00ABCDEF01234567", "00abcdef0123456g", "+0abcdef01234567"] {
+        for bad in [
+            "abcdef01234567",
+            "00ABCDEF01234567",
+            "00abcdef0123456g",
+            "+0abcdef01234567",
+        ] {
             assert_eq!(Lineage::parse(bad), Err(InvalidLineage), "{bad}");
         }
     }

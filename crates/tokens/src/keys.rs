@@ -353,7 +353,10 @@ mod tests {
             Err(TokenError::BadSignature)
         );
         let upper = token.replacen(".0123456789abcdef.", ".0123456789ABCDEF.", 1);
-        assert_eq!(keys().verify_line(&upper, "demo"), Err(TokenError::Malformed));
+        assert_eq!(
+            keys().verify_line(&upper, "demo"),
+            Err(TokenError::Malformed)
+        );
         let first = AccessToken {
             event: "demo".into(),
             lineage: 1,

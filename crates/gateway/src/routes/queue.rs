@@ -137,7 +137,9 @@ pub async fn leave(
     ) {
         // An entered buyer leaving ends their session at the backend first, so their
         // token stops buying at once whichever gateway it comes through.
-        backend.end_session(event.as_str(), &buyer.buyer_id()).await?;
+        backend
+            .end_session(event.as_str(), &buyer.buyer_id())
+            .await?;
     }
     state.room.leave(&event, token).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -115,7 +115,15 @@ async fn orders(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let call = buyer_call(&state, &headers, Need::Identity)?;
-    forward(&state, Method::GET, "/api/v1/orders", headers, &call, Bytes::new()).await
+    forward(
+        &state,
+        Method::GET,
+        "/api/v1/orders",
+        headers,
+        &call,
+        Bytes::new(),
+    )
+    .await
 }
 
 async fn show_order(
@@ -237,6 +245,7 @@ pub(crate) mod docs {
         security(("access_token" = [])),
         responses(
             (status = 201, description = "Held: seats, total_cents, currency, expires_at", body = Object),
+            (status = 403, description = "session_ended: the buyer left, their order was confirmed, or the session ran out; the token may only read orders", body = ErrorBody),
             (status = 409, description = "seats_unavailable, with seat_ids; nothing is held", body = Object),
             (status = 422, description = "Over the per-buyer ticket limit, or the same key with another body", body = ErrorBody),
         ))]
@@ -259,7 +268,9 @@ pub(crate) mod docs {
         security(("access_token" = [])),
         responses(
             (status = 200, description = "Released", body = Object),
+            (status = 403, description = "session_ended", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
+            (status = 409, description = "hold_checked_out: a checkout of this hold began first", body = ErrorBody),
         ))]
     pub fn release_hold() {}
 
@@ -273,11 +284,13 @@ pub(crate) mod docs {
             (status = 201, description = "Paid: the confirmed order", body = Object),
             (status = 202, description = "The provider has not answered yet: the order is pending and settles by itself", body = Object),
             (status = 402, description = "payment_declined; the hold is released and nothing captured", body = ErrorBody),
+            (status = 403, description = "session_ended", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
+            (status = 409, description = "The hold is not active: expired, released (a cancel began first), or already bought", body = ErrorBody),
         ))]
     pub fn checkout() {}
 
-    /// The buyer's orders.
+    /// The buyer's orders (also after the session ended).
     #[utoipa::path(get, path = "/api/v1/orders", tag = "ticketing",
         security(("access_token" = [])),
         responses((status = 200, description = "Orders", body = Object)))]

@@ -176,9 +176,11 @@ impl DurableFiles {
             journal,
             journal_bytes: 0,
         };
-        files.compact(lines.iter().map(|(id, line)| {
-            (id, LineRecord::of(&line.state, line.reserved_seq))
-        }))?;
+        files.compact(
+            lines
+                .iter()
+                .map(|(id, line)| (id, LineRecord::of(&line.state, line.reserved_seq))),
+        )?;
         Ok((files, lines))
     }
 
@@ -281,7 +283,10 @@ fn replay(path: &Path, lines: &mut BTreeMap<EventId, Recovered>) -> Result<(), S
         Err(error) => return Err(io_error(path, error)),
     };
     let complete = text.last().is_none_or(|&last| last == b'\n');
-    let rows: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|row| !row.is_empty()).collect();
+    let rows: Vec<&[u8]> = text
+        .split(|&b| b == b'\n')
+        .filter(|row| !row.is_empty())
+        .collect();
     for (index, row) in rows.iter().enumerate() {
         let line: JournalLine<'static> = match serde_json::from_slice(row) {
             Ok(line) => line,

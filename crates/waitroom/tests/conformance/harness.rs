@@ -49,7 +49,13 @@ impl Harness {
         };
         let namespace = format!("t{:08x}", rand::random::<u32>());
         let store = open_store(&servers, &namespace, clock.now_ms())?;
-        let room = Waitroom::new(store.clone(), keys.clone(), Arc::new(clock.clone()), config()).await;
+        let room = Waitroom::new(
+            store.clone(),
+            keys.clone(),
+            Arc::new(clock.clone()),
+            config(),
+        )
+        .await;
         Ok(Self {
             room,
             clock,

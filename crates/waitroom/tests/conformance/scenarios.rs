@@ -476,7 +476,8 @@ async fn admission_rate_over_a_minute(h: Harness, gateways: usize) -> anyhow::Re
                 s.paused = true;
             })
             .await?;
-        h.join_bulk(&event, (rate * 61.0).ceil() as u64 + 10).await?;
+        h.join_bulk(&event, (rate * 61.0).ceil() as u64 + 10)
+            .await?;
         events.push((event, rate));
     }
     let mut rooms = vec![h.room.clone()];
@@ -491,7 +492,11 @@ async fn admission_rate_over_a_minute(h: Harness, gateways: usize) -> anyhow::Re
     let mut step = 0u64;
     while h.clock.now_ms() < start + 60_000 {
         step += 1;
-        let late = if step % 37 == 0 { 75 } else { step * 7919 % 16 };
+        let late = if step.is_multiple_of(37) {
+            75
+        } else {
+            step * 7919 % 16
+        };
         h.clock.advance_ms(20 + late);
         for room in &rooms {
             room.pace_all().await?;
@@ -544,7 +549,11 @@ pub async fn every_fate_survives_the_store_losing_everything(mut h: Harness) -> 
     h.advance(2).await?;
     h.advance(3).await?;
     set_paused(&h, &event, true).await?;
-    ensure!(h.room.stats(&event)?.admitted_total == 5, "{:?}", h.room.stats(&event)?);
+    ensure!(
+        h.room.stats(&event)?.admitted_total == 5,
+        "{:?}",
+        h.room.stats(&event)?
+    );
     let entered = h.room.enter(&event, &tokens[1]).await?;
     let finished = h.room.enter(&event, &tokens[2]).await?;
     h.room.leave(&event, &finished.access_token).await?;
@@ -554,8 +563,10 @@ pub async fn every_fate_survives_the_store_losing_everything(mut h: Harness) -> 
     ensure!(state(&h, &event, &tokens[0])? == QueueState::Expired);
     ensure!(state(&h, &event, &tokens[4])? == QueueState::Ready);
     let before = h.room.stats(&event)?;
-    let states_before: Vec<QueueState> =
-        tokens.iter().map(|t| state(&h, &event, t)).collect::<Result<_, _>>()?;
+    let states_before: Vec<QueueState> = tokens
+        .iter()
+        .map(|t| state(&h, &event, t))
+        .collect::<Result<_, _>>()?;
     h.lose_everything().await?;
     recover(&h).await?;
     for _ in 0..2 {
@@ -564,9 +575,14 @@ pub async fn every_fate_survives_the_store_losing_everything(mut h: Harness) -> 
         }
         recover(&h).await?;
     }
-    let states_after: Vec<QueueState> =
-        tokens.iter().map(|t| state(&h, &event, t)).collect::<Result<_, _>>()?;
-    ensure!(states_after == states_before, "{states_before:?} became {states_after:?}");
+    let states_after: Vec<QueueState> = tokens
+        .iter()
+        .map(|t| state(&h, &event, t))
+        .collect::<Result<_, _>>()?;
+    ensure!(
+        states_after == states_before,
+        "{states_before:?} became {states_after:?}"
+    );
     let after = h.room.stats(&event)?;
     ensure!(
         (after.entered, after.admitted_total) == (before.entered, before.admitted_total),
@@ -574,7 +590,10 @@ pub async fn every_fate_survives_the_store_losing_everything(mut h: Harness) -> 
     );
     for (i, token) in [&tokens[1], &tokens[2]].into_iter().enumerate() {
         ensure!(
-            matches!(h.room.enter(&event, token).await, Err(WaitroomError::AlreadyEntered(_))),
+            matches!(
+                h.room.enter(&event, token).await,
+                Err(WaitroomError::AlreadyEntered(_))
+            ),
             "entered buyer {i} entered again"
         );
     }
@@ -619,7 +638,10 @@ pub async fn an_ended_session_buys_nothing_more(h: Harness) -> anyhow::Result<()
         room.check_session(&event, &leaving)?;
         room.check_session(&event, &buying)?;
     }
-    ensure!(position(&h, &event, &tokens[2])? == Some(1), "the cap holds the third");
+    ensure!(
+        position(&h, &event, &tokens[2])? == Some(1),
+        "the cap holds the third"
+    );
     let token = h.keys.sign_access(&leaving);
     h.room.leave(&event, &token).await?;
     h.room.finish(&event, &buying).await?;
@@ -635,7 +657,10 @@ pub async fn an_ended_session_buys_nothing_more(h: Harness) -> anyhow::Result<()
         }
     }
     h.advance(10).await?;
-    ensure!(state(&h, &event, &tokens[2])? == QueueState::Ready, "the slots went on");
+    ensure!(
+        state(&h, &event, &tokens[2])? == QueueState::Ready,
+        "the slots went on"
+    );
     Ok(())
 }
 
@@ -649,7 +674,9 @@ pub async fn a_line_started_afresh_never_reuses_a_buyer(mut h: Harness) -> anyho
     h.settle().await?;
     h.advance(10).await?;
     let old_access = h.room.enter(&event, &old[0]).await?;
-    let old_access = h.room.verify_access(&old_access.access_token, Some(&event))?;
+    let old_access = h
+        .room
+        .verify_access(&old_access.access_token, Some(&event))?;
     h.lose_the_deployment().await?;
     h.event("afresh", settings).await?;
     let new = join_many(&h, &event, 2).await?;
@@ -658,8 +685,14 @@ pub async fn a_line_started_afresh_never_reuses_a_buyer(mut h: Harness) -> anyho
         h.keys.verify_line(&old[0], "afresh")?,
         h.keys.verify_line(&new[0], "afresh")?,
     );
-    ensure!(old_line.number == new_line.number, "numbers start again from zero");
-    ensure!(old_line.lineage != new_line.lineage, "the lineage was reused");
+    ensure!(
+        old_line.number == new_line.number,
+        "numbers start again from zero"
+    );
+    ensure!(
+        old_line.lineage != new_line.lineage,
+        "the lineage was reused"
+    );
     for token in &old {
         ensure!(state(&h, &event, token)? == QueueState::Expired);
         ensure!(matches!(
@@ -673,7 +706,9 @@ pub async fn a_line_started_afresh_never_reuses_a_buyer(mut h: Harness) -> anyho
     ));
     h.advance(10).await?;
     let new_access = h.room.enter(&event, &new[0]).await?;
-    let new_access = h.room.verify_access(&new_access.access_token, Some(&event))?;
+    let new_access = h
+        .room
+        .verify_access(&new_access.access_token, Some(&event))?;
     ensure!(new_access.number == old_access.number);
     ensure!(new_access.buyer_id() != old_access.buyer_id());
     Ok(())
