@@ -65,7 +65,7 @@ named_states! {
         Confirmed => "confirmed",
         /// Not paid; nothing was captured and the seats went back on sale.
         Failed => "failed",
-        /// Paid and then refunded.
+        /// Paid, then refunded: the seats were gone when the sale was to complete.
         Refunded => "refunded",
     }
 }
@@ -79,6 +79,8 @@ named_states! {
         Captured => "captured",
         /// Refused; nothing captured.
         Declined => "declined",
+        /// Captured, then given back.
+        Refunded => "refunded",
     }
 }
 
@@ -132,6 +134,8 @@ mod tests {
             assert_eq!(SagaStep::parse(step.as_str()), Ok(step));
         }
         assert_eq!(OrderState::parse("confirmed"), Ok(OrderState::Confirmed));
+        assert_eq!(OrderState::parse("refunded"), Ok(OrderState::Refunded));
+        assert_eq!(PaymentState::parse("refunded"), Ok(PaymentState::Refunded));
         assert_eq!(
             PaymentState::parse("bogus"),
             Err(UnknownState("bogus".into()))
