@@ -155,11 +155,23 @@ impl Backends {
         Ok(())
     }
 
-    /// Inventory `Release`.
+    /// Inventory `Release`: a hold no checkout has pinned (a cancel, an abandoned hold, a
+    /// hold over the limit). Inventory refuses a pinned or sold hold.
     pub async fn release(&self, hold_id: &str) -> Result<(), RemoteError> {
         let message = hold_ref(hold_id);
         self.inventory_call(|mut c, t| async move { c.release(Self::request(message, t)).await })
             .await?;
+        Ok(())
+    }
+
+    /// Inventory `ReleaseAfterCheckout`: the checkout saga's release step only, pinned
+    /// holds included.
+    pub async fn release_after_checkout(&self, hold_id: &str) -> Result<(), RemoteError> {
+        let message = hold_ref(hold_id);
+        self.inventory_call(|mut c, t| async move {
+            c.release_after_checkout(Self::request(message, t)).await
+        })
+        .await?;
         Ok(())
     }
 

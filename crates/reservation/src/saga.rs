@@ -143,7 +143,8 @@ impl Saga {
     }
 
     async fn release(&self, order: &OrderRecord) -> Result<Progress, SagaError> {
-        if let Err(error) = self.backends.release(&order.hold_id).await {
+        // The checkout's own release: inventory gives a pinned hold back only on this call.
+        if let Err(error) = self.backends.release_after_checkout(&order.hold_id).await {
             return Ok(waiting(&error));
         }
         let finished = self
