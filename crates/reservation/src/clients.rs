@@ -184,6 +184,26 @@ impl Backends {
             .await
     }
 
+    /// Payment `Refund` of the intent `idempotency_key` (an order id), for `reason`.
+    pub async fn refund(
+        &self,
+        idempotency_key: &str,
+        reason: &str,
+    ) -> Result<pay::Intent, RemoteError> {
+        let mut client = self.payment.clone();
+        let timeout = self.payment_timeout;
+        let request = pay::RefundRequest {
+            idempotency_key: idempotency_key.to_owned(),
+            reason: reason.to_owned(),
+        };
+        bounded(
+            "payment",
+            timeout,
+            client.refund(Self::request(request, timeout)),
+        )
+        .await
+    }
+
     /// Payment `Capture`.
     pub async fn capture(&self, request: pay::CaptureRequest) -> Result<pay::Intent, RemoteError> {
         let mut client = self.payment.clone();

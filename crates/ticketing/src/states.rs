@@ -94,8 +94,12 @@ named_states! {
         Capture => "capture",
         /// Payment captured: mark the seats sold (inventory `Commit`), confirm the order.
         Commit => "commit",
-        /// Payment refused or hold lost: give the seats back (inventory `Release`), fail the order.
+        /// Payment refused or hold lost before payment: give the seats back (inventory
+        /// `ReleaseAfterCheckout`), fail the order.
         Release => "release",
+        /// Payment captured but the seats are gone (inventory refused the commit): give the
+        /// money back (payment `Refund`, idempotency key = order id), the order ends refunded.
+        Refund => "refund",
         /// Nothing left to do.
         Done => "done",
     }
@@ -129,6 +133,7 @@ mod tests {
             SagaStep::Capture,
             SagaStep::Commit,
             SagaStep::Release,
+            SagaStep::Refund,
             SagaStep::Done,
         ] {
             assert_eq!(SagaStep::parse(step.as_str()), Ok(step));
