@@ -169,6 +169,7 @@ pub(crate) mod docs {
         responses(
             (status = 200, description = "Released", body = Object),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
+            (status = 409, description = "hold_checked_out (a checkout began first; `order_id` names its order) or hold_not_active; nothing is released", body = ErrorBody),
         ))]
     pub fn release_hold() {}
 
@@ -183,6 +184,7 @@ pub(crate) mod docs {
             (status = 202, description = "The provider has not answered yet: the order is pending and settles by itself", body = Object),
             (status = 402, description = "payment_declined; the hold is released and nothing captured", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
+            (status = 409, description = "hold_not_active (cancelled first), hold_expired, hold_checked_out, or order_refunded (the seats were lost and the payment refunded)", body = ErrorBody),
         ))]
     pub fn checkout() {}
 
