@@ -15,6 +15,10 @@ pub enum StoreError {
     /// Release of a hold whose seats are sold.
     #[error("hold {0} is sold and cannot be released")]
     AlreadySold(String),
+    /// A plain release of a hold its checkout has pinned: only that checkout may give it
+    /// back (`release_after_checkout`).
+    #[error("hold {0} is pinned by its checkout; only the checkout may release it")]
+    Pinned(String),
     /// A request that makes no sense (validated before touching the database).
     #[error("invalid request: {0}")]
     Invalid(String),

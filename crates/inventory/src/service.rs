@@ -35,9 +35,10 @@ pub fn now_ms() -> i64 {
 fn to_status(error: StoreError) -> Status {
     match error {
         StoreError::EventNotFound => Status::not_found(error.to_string()),
-        StoreError::VenueLocked | StoreError::NotPinned(_) | StoreError::AlreadySold(_) => {
-            Status::failed_precondition(error.to_string())
-        }
+        StoreError::VenueLocked
+        | StoreError::NotPinned(_)
+        | StoreError::AlreadySold(_)
+        | StoreError::Pinned(_) => Status::failed_precondition(error.to_string()),
         StoreError::Invalid(_) => Status::invalid_argument(error.to_string()),
         StoreError::Database(_) | StoreError::Batch(_) => {
             tracing::error!(%error, "inventory database error");
@@ -141,6 +142,18 @@ impl Inventory for InventoryService {
         let hold_id = request.into_inner().hold_id;
         self.store
             .release(&hold_id, now_ms())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(pb::ReleaseResponse {}))
+    }
+
+    async fn release_after_checkout(
+        &self,
+        request: Request<pb::HoldRef>,
+    ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        let hold_id = request.into_inner().hold_id;
+        self.store
+            .release_after_checkout(&hold_id, now_ms())
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ReleaseResponse {}))

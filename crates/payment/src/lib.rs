@@ -24,7 +24,7 @@ use tonic::transport::server::TcpIncoming;
 
 pub use config::{Config, ConfigError};
 pub use payments::{PaymentError, Payments};
-pub use provider::{Charge, PaymentProvider, ProviderError, ProviderOutcome};
+pub use provider::{Charge, PaymentProvider, ProviderError, ProviderOutcome, Refund};
 pub use sandbox::{Sandbox, SandboxSettings};
 pub use service::PaymentService;
 pub use store::{Intent, IntentState, PaymentStore, PaymentStoreError};

@@ -1,9 +1,9 @@
-//! Capturing intents through the provider, idempotently.
+//! Capturing intents through the provider, and refunding captured ones, idempotently.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::provider::{Charge, PaymentProvider, ProviderError, ProviderOutcome};
+use crate::provider::{Charge, PaymentProvider, ProviderError, ProviderOutcome, Refund};
 use crate::store::{Intent, IntentState, PaymentStore, PaymentStoreError};
 
 /// Why a payment operation failed.
@@ -15,6 +15,12 @@ pub enum PaymentError {
     /// The provider refused the request outright.
     #[error(transparent)]
     Provider(#[from] ProviderError),
+    /// No intent has that key.
+    #[error("no intent with that idempotency key")]
+    NoIntent,
+    /// Only a captured intent can be refunded; this one is not (processing or declined).
+    #[error("only a captured intent can be refunded; this one is {0}")]
+    NotRefundable(IntentState),
 }
 
 /// Payment intents over a store and a provider.
@@ -86,6 +92,49 @@ impl Payments {
                 Err(_) => ProviderOutcome::Pending,
             };
         Ok(Some(self.apply(stored, outcome).await?))
+    }
+
+    /// Refunds the captured intent `key` in full, recording `reason`, and returns it
+    /// refunded. Refunding a refunded intent returns it unchanged (the provider is asked
+    /// with the same reference, so never refunds twice); a processing or declined intent is
+    /// [`PaymentError::NotRefundable`] and nothing changes.
+    pub async fn refund(&self, key: &str, reason: &str) -> Result<Intent, PaymentError> {
+        let stored = self.store.get(key).await?.ok_or(PaymentError::NoIntent)?;
+        match stored.state {
+            IntentState::Refunded => return Ok(stored),
+            IntentState::Captured => {}
+            state => return Err(PaymentError::NotRefundable(state)),
+        }
+        let refund = Refund {
+            reference: stored.idempotency_key.clone(),
+            amount_cents: stored.amount_cents,
+            currency: stored.currency.clone(),
+        };
+        let reference = match tokio::time::timeout(
+            self.provider_timeout,
+            self.provider.refund(&refund),
+        )
+        .await
+        {
+            Ok(answer) => answer?,
+            // Nothing recorded: the caller asks again (same reference, same refund).
+            Err(_) => {
+                return Err(ProviderError::Unavailable(
+                    "the provider did not answer the refund in time".into(),
+                )
+                .into());
+            }
+        };
+        let refunded = self
+            .store
+            .mark_refunded(key, &reference, reason)
+            .await?
+            .ok_or(PaymentError::NoIntent)?;
+        if refunded.state != IntentState::Refunded {
+            return Err(PaymentError::NotRefundable(refunded.state));
+        }
+        metrics::counter!("breakwater_payment_refunds_total").increment(1);
+        Ok(refunded)
     }
 
     async fn apply(

@@ -15,6 +15,18 @@ pub struct Charge {
     pub method: String,
 }
 
+/// A refund as sent to a provider: the whole of an earlier captured charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    /// The charge's reference; providers must treat a repeated refund of it as the same
+    /// refund.
+    pub reference: String,
+    /// Amount in minor units (the charge's).
+    pub amount_cents: i64,
+    /// ISO currency code.
+    pub currency: String,
+}
+
 /// What the provider said about a charge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProviderOutcome {
@@ -41,6 +53,9 @@ pub enum ProviderError {
     /// The provider's own storage or network failed.
     #[error("provider unavailable: {0}")]
     Unavailable(String),
+    /// The provider will not do it (e.g. refund a charge it never captured).
+    #[error("provider refused: {0}")]
+    Refused(String),
 }
 
 /// A payment service provider.
@@ -51,4 +66,8 @@ pub trait PaymentProvider: Send + Sync + Debug {
 
     /// The current outcome of an earlier charge; `None` when the provider never saw it.
     async fn status(&self, reference: &str) -> Result<Option<ProviderOutcome>, ProviderError>;
+
+    /// Refunds a captured charge in full and returns the provider's id of the refund. Must
+    /// be idempotent per `refund.reference`: refunding it again returns the same refund.
+    async fn refund(&self, refund: &Refund) -> Result<String, ProviderError>;
 }

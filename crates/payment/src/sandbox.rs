@@ -1,5 +1,5 @@
 //! The sandbox provider: a stand-in PSP with configurable latency, decline and timeout
-//! rates. A product feature for demos and load tests, not a test double: it keeps its own
+//! rates, and full refunds of captured charges. A product feature for demos and load tests, not a test double: it keeps its own
 //! ledger (in the payment database) so its decisions survive restarts like a real PSP's.
 
 use std::time::Duration;
@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::clock::now_ms;
 use crate::db::Database;
-use crate::provider::{Charge, PaymentProvider, ProviderError, ProviderOutcome};
+use crate::provider::{Charge, PaymentProvider, ProviderError, ProviderOutcome, Refund};
 
 /// How the sandbox behaves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -150,5 +150,30 @@ impl PaymentProvider for Sandbox {
     async fn status(&self, reference: &str) -> Result<Option<ProviderOutcome>, ProviderError> {
         let entry = self.ledger_entry(reference).await?;
         Ok(entry.map(|(approve, settle_at)| outcome(reference, approve, settle_at, now_ms())))
+    }
+
+    async fn refund(&self, refund: &Refund) -> Result<String, ProviderError> {
+        self.simulate_latency().await;
+        let now = now_ms();
+        match self.ledger_entry(&refund.reference).await? {
+            Some((true, settle_at)) if settle_at <= now => {}
+            _ => {
+                return Err(ProviderError::Refused(format!(
+                    "the sandbox captured no charge {:?}",
+                    refund.reference
+                )));
+            }
+        }
+        // One refund per charge: a repeated refund finds the first.
+        sqlx::query(
+            "INSERT INTO pay_sandbox_refunds (reference, created_at_ms) VALUES ($1, $2) \
+             ON CONFLICT (reference) DO NOTHING",
+        )
+        .bind(&refund.reference)
+        .bind(now)
+        .execute(&self.db.write)
+        .await
+        .map_err(unavailable)?;
+        Ok(format!("sbx_refund_{}", refund.reference))
     }
 }

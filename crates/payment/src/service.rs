@@ -29,6 +29,10 @@ fn to_status(error: PaymentError) -> Status {
         PaymentError::Provider(ProviderError::UnsupportedMethod(_)) => {
             Status::invalid_argument(error.to_string())
         }
+        PaymentError::NoIntent => Status::not_found(error.to_string()),
+        PaymentError::NotRefundable(_) | PaymentError::Provider(ProviderError::Refused(_)) => {
+            Status::failed_precondition(error.to_string())
+        }
         _ => {
             tracing::error!(%error, "payment failure");
             Status::unavailable("payment temporarily unavailable")
@@ -36,15 +40,20 @@ fn to_status(error: PaymentError) -> Status {
     }
 }
 
+fn validate_key(key: &str) -> Result<(), Status> {
+    if (1..=64).contains(&key.len()) {
+        Ok(())
+    } else {
+        Err(Status::invalid_argument(
+            "idempotency_key must be 1 to 64 characters",
+        ))
+    }
+}
+
 fn validate(request: &pb::CaptureRequest) -> Result<(), Status> {
-    let key_ok = (1..=64).contains(&request.idempotency_key.len());
+    validate_key(&request.idempotency_key)?;
     let currency_ok =
         request.currency.len() == 3 && request.currency.bytes().all(|b| b.is_ascii_uppercase());
-    if !key_ok {
-        return Err(Status::invalid_argument(
-            "idempotency_key must be 1 to 64 characters",
-        ));
-    }
     if !currency_ok {
         return Err(Status::invalid_argument(
             "currency must be a 3-letter ISO code",
@@ -63,6 +72,7 @@ fn to_proto(intent: Intent) -> pb::Intent {
         IntentState::Processing => pb::intent::State::Processing,
         IntentState::Captured => pb::intent::State::Captured,
         IntentState::Declined => pb::intent::State::Declined,
+        IntentState::Refunded => pb::intent::State::Refunded,
     };
     pb::Intent {
         idempotency_key: intent.idempotency_key,
@@ -72,6 +82,8 @@ fn to_proto(intent: Intent) -> pb::Intent {
         state: state.into(),
         provider_reference: intent.provider_reference,
         decline_reason: intent.decline_reason,
+        refund_reference: intent.refund_reference,
+        refund_reason: intent.refund_reason,
     }
 }
 
@@ -83,15 +95,12 @@ impl Payment for PaymentService {
     ) -> Result<Response<pb::Intent>, Status> {
         let request = request.into_inner();
         validate(&request)?;
-        let intent = Intent {
-            idempotency_key: request.idempotency_key,
-            amount_cents: request.amount_cents,
-            currency: request.currency,
-            method: request.method,
-            state: IntentState::Processing,
-            provider_reference: String::new(),
-            decline_reason: String::new(),
-        };
+        let intent = Intent::new(
+            &request.idempotency_key,
+            request.amount_cents,
+            &request.currency,
+            &request.method,
+        );
         let intent = self.payments.capture(&intent).await.map_err(to_status)?;
         Ok(Response::new(to_proto(intent)))
     }
@@ -105,5 +114,24 @@ impl Payment for PaymentService {
             Some(intent) => Ok(Response::new(to_proto(intent))),
             None => Err(Status::not_found("no intent with that idempotency key")),
         }
+    }
+
+    async fn refund(
+        &self,
+        request: Request<pb::RefundRequest>,
+    ) -> Result<Response<pb::Intent>, Status> {
+        let request = request.into_inner();
+        validate_key(&request.idempotency_key)?;
+        if request.reason.len() > 200 {
+            return Err(Status::invalid_argument(
+                "reason must be at most 200 characters",
+            ));
+        }
+        let intent = self
+            .payments
+            .refund(&request.idempotency_key, &request.reason)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(to_proto(intent)))
     }
 }

@@ -1,4 +1,5 @@
-//! Payment intents: one per idempotency key, moving from processing to captured or declined.
+//! Payment intents: one per idempotency key, moving from processing to captured or declined,
+//! and from captured to refunded.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -26,6 +27,27 @@ pub struct Intent {
     pub provider_reference: String,
     /// Why it was declined (declined intents).
     pub decline_reason: String,
+    /// The provider's id of the refund (refunded intents).
+    pub refund_reference: String,
+    /// Why it was refunded (refunded intents).
+    pub refund_reason: String,
+}
+
+impl Intent {
+    /// A new intent to capture: processing, nothing settled yet.
+    pub fn new(key: &str, amount_cents: i64, currency: &str, method: &str) -> Self {
+        Self {
+            idempotency_key: key.to_owned(),
+            amount_cents,
+            currency: currency.to_owned(),
+            method: method.to_owned(),
+            state: IntentState::Processing,
+            provider_reference: String::new(),
+            decline_reason: String::new(),
+            refund_reference: String::new(),
+            refund_reason: String::new(),
+        }
+    }
 }
 
 /// Why a payment store operation failed.
@@ -46,7 +68,7 @@ pub struct PaymentStore {
 }
 
 const COLUMNS: &str = "idempotency_key, amount_cents, currency, method, state, \
-                       provider_reference, decline_reason";
+                       provider_reference, decline_reason, refund_reference, refund_reason";
 
 impl PaymentStore {
     /// Opens (and migrates) the payment database at `url`.
@@ -130,6 +152,29 @@ impl PaymentStore {
             .ok_or(PaymentStoreError::Database(sqlx::Error::RowNotFound))
     }
 
+    /// Moves a captured intent to refunded, recording the provider's refund id and why;
+    /// an intent already refunded keeps its first refund. Returns the stored intent (the
+    /// caller checks its state: only a captured or refunded intent ends refunded).
+    pub async fn mark_refunded(
+        &self,
+        key: &str,
+        refund_reference: &str,
+        reason: &str,
+    ) -> Result<Option<Intent>, PaymentStoreError> {
+        sqlx::query(
+            "UPDATE pay_intents SET state = 'refunded', refund_reference = $2, \
+             refund_reason = $3, updated_at_ms = $4 \
+             WHERE idempotency_key = $1 AND state = 'captured'",
+        )
+        .bind(key)
+        .bind(refund_reference)
+        .bind(reason)
+        .bind(now_ms())
+        .execute(&self.db.write)
+        .await?;
+        self.get(key).await
+    }
+
     /// Every intent, for audits.
     pub async fn list(&self) -> Result<Vec<Intent>, PaymentStoreError> {
         let rows = sqlx::query(&format!(
@@ -151,5 +196,7 @@ fn intent_from_row(row: &AnyRow) -> Result<Intent, PaymentStoreError> {
         state: IntentState::parse(&state).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         provider_reference: row.try_get("provider_reference")?,
         decline_reason: row.try_get("decline_reason")?,
+        refund_reference: row.try_get("refund_reference")?,
+        refund_reason: row.try_get("refund_reason")?,
     })
 }

@@ -1,5 +1,6 @@
 //! Payment intents over the sandbox provider, on SQLite and PostgreSQL: idempotent
-//! capture, declines, timeouts that settle later, and misuse of a key.
+//! capture, declines, timeouts that settle later, misuse of a key, and refunds (idempotent,
+//! of captured intents only).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,15 +48,7 @@ async fn fixture(postgres: bool) -> Fixture {
 }
 
 fn intent(key: &str, method: &str) -> Intent {
-    Intent {
-        idempotency_key: key.into(),
-        amount_cents: 4_200,
-        currency: "EUR".into(),
-        method: method.into(),
-        state: IntentState::Processing,
-        provider_reference: String::new(),
-        decline_reason: String::new(),
-    }
+    Intent::new(key, 4_200, "EUR", method)
 }
 
 async fn capture_is_idempotent(postgres: bool) {
@@ -123,6 +116,111 @@ async fn timeouts_settle_later(postgres: bool) {
     );
     assert!(f.payments.get("unknown").await.unwrap().is_none());
     f.store.close().await;
+}
+
+async fn refunds_are_idempotent_and_only_of_captures(postgres: bool) {
+    let f = fixture(postgres).await;
+    let captured = f
+        .payments
+        .capture(&intent("r1", "sandbox:approve"))
+        .await
+        .unwrap();
+    assert_eq!(captured.state, IntentState::Captured);
+    let refunded = f.payments.refund("r1", "seats_lost").await.unwrap();
+    assert_eq!(refunded.state, IntentState::Refunded);
+    assert_eq!(refunded.refund_reason, "seats_lost");
+    assert!(!refunded.refund_reference.is_empty());
+    assert_eq!(
+        (refunded.amount_cents, refunded.provider_reference.as_str()),
+        (4_200, captured.provider_reference.as_str()),
+        "the capture's record is kept"
+    );
+    // Again: the same refund, nothing more.
+    let again = f.payments.refund("r1", "another reason").await.unwrap();
+    assert_eq!(again, refunded);
+    assert_eq!(f.payments.get("r1").await.unwrap(), Some(refunded.clone()));
+    // A capture retried after the refund does not charge again.
+    let retried = f
+        .payments
+        .capture(&intent("r1", "sandbox:approve"))
+        .await
+        .unwrap();
+    assert_eq!(retried, refunded);
+    // Concurrent refunds of one capture: one refund.
+    f.payments
+        .capture(&intent("r2", "sandbox:approve"))
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        f.payments.refund("r2", "seats_lost"),
+        f.payments.refund("r2", "seats_lost")
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    assert_eq!(a.state, IntentState::Refunded);
+
+    // Only a captured intent can be refunded; the others do not change.
+    let declined = f
+        .payments
+        .capture(&intent("r3", "sandbox:decline"))
+        .await
+        .unwrap();
+    let refused = f.payments.refund("r3", "x").await.unwrap_err();
+    assert!(
+        matches!(refused, PaymentError::NotRefundable(IntentState::Declined)),
+        "{refused}"
+    );
+    assert_eq!(f.payments.get("r3").await.unwrap(), Some(declined));
+    let processing = f
+        .payments
+        .capture(&intent("r4", "sandbox:timeout"))
+        .await
+        .unwrap();
+    assert_eq!(processing.state, IntentState::Processing);
+    let refused = f.payments.refund("r4", "x").await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            PaymentError::NotRefundable(IntentState::Processing)
+        ),
+        "{refused}"
+    );
+    assert_eq!(
+        f.store.get("r4").await.unwrap().map(|i| i.state),
+        Some(IntentState::Processing)
+    );
+    assert!(matches!(
+        f.payments.refund("nobody", "x").await.unwrap_err(),
+        PaymentError::NoIntent
+    ));
+    let states: Vec<(String, IntentState)> = f
+        .store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.idempotency_key, i.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("r1".into(), IntentState::Refunded),
+            ("r2".into(), IntentState::Refunded),
+            ("r3".into(), IntentState::Declined),
+            ("r4".into(), IntentState::Processing),
+        ]
+    );
+    f.store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_refunds_are_idempotent_and_only_of_captures() {
+    refunds_are_idempotent_and_only_of_captures(false).await;
+}
+
+#[tokio::test]
+async fn postgres_refunds_are_idempotent_and_only_of_captures() {
+    refunds_are_idempotent_and_only_of_captures(true).await;
 }
 
 #[tokio::test]

@@ -155,11 +155,23 @@ impl Backends {
         Ok(())
     }
 
-    /// Inventory `Release`.
+    /// Inventory `Release`: a hold no checkout has pinned (a cancel, an abandoned hold, a
+    /// hold over the limit). Inventory refuses a pinned or sold hold.
     pub async fn release(&self, hold_id: &str) -> Result<(), RemoteError> {
         let message = hold_ref(hold_id);
         self.inventory_call(|mut c, t| async move { c.release(Self::request(message, t)).await })
             .await?;
+        Ok(())
+    }
+
+    /// Inventory `ReleaseAfterCheckout`: the checkout saga's release step only, pinned
+    /// holds included.
+    pub async fn release_after_checkout(&self, hold_id: &str) -> Result<(), RemoteError> {
+        let message = hold_ref(hold_id);
+        self.inventory_call(|mut c, t| async move {
+            c.release_after_checkout(Self::request(message, t)).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -170,6 +182,26 @@ impl Backends {
         };
         self.inventory_call(|mut c, t| async move { c.get_sales(Self::request(message, t)).await })
             .await
+    }
+
+    /// Payment `Refund` of the intent `idempotency_key` (an order id), for `reason`.
+    pub async fn refund(
+        &self,
+        idempotency_key: &str,
+        reason: &str,
+    ) -> Result<pay::Intent, RemoteError> {
+        let mut client = self.payment.clone();
+        let timeout = self.payment_timeout;
+        let request = pay::RefundRequest {
+            idempotency_key: idempotency_key.to_owned(),
+            reason: reason.to_owned(),
+        };
+        bounded(
+            "payment",
+            timeout,
+            client.refund(Self::request(request, timeout)),
+        )
+        .await
     }
 
     /// Payment `Capture`.

@@ -1,5 +1,6 @@
 //! The reconciler: finishes whatever requests left half done (a crash, a timeout, an
-//! unreachable backend). Runs every `reconcile_interval_ms` in every reservation process;
+//! unreachable backend): every unfinished order is driven through the saga to `confirmed`,
+//! `failed` or `refunded`, from the step its row names. Runs every `reconcile_interval_ms` in every reservation process;
 //! all it does is idempotent, so several processes may run it side by side.
 
 use std::time::Duration;

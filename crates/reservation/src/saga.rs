@@ -3,10 +3,14 @@
 //! every step is idempotent, so the request that started a checkout, a retry of it and the
 //! reconciler can all drive the same order, in any interleaving, after any crash.
 //!
-//! Invariants: payment is only asked to capture after the hold is pinned (so a captured
-//! payment always finds its seats); seats are only released after payment said
+//! Invariants: payment is only asked to capture after the hold is pinned, and inventory
+//! gives a pinned hold back only on the saga's own `ReleaseAfterCheckout` (a cancel cannot
+//! start once the checkout has, and a plain release of a pinned hold is refused), so a
+//! captured payment finds its seats; seats are only released after payment said
 //! "declined" (or before payment was ever asked); the order id is the payment's
-//! idempotency key, so one order is at most one capture.
+//! idempotency key, so one order is at most one capture. Should the seats be gone at
+//! commit all the same (inventory refuses the commit), the capture is refunded and the
+//! order ends `refunded`: every order ends `confirmed`, `failed` or `refunded`.
 
 use breakwater_proto::payment as pay;
 use breakwater_ticketing::{HoldState, OrderState, SagaStep};
@@ -25,7 +29,7 @@ pub enum SagaError {
     Store(#[from] StoreError),
 }
 
-/// Steps one driver takes at most per call (a saga has four).
+/// Steps one driver takes at most per call (a saga has at most four).
 const MAX_STEPS: usize = 8;
 
 /// Drives orders through the checkout saga.
@@ -60,6 +64,7 @@ impl Saga {
                 SagaStep::Capture => self.capture(&order).await?,
                 SagaStep::Commit => self.commit(&order).await?,
                 SagaStep::Release => self.release(&order).await?,
+                SagaStep::Refund => self.refund(&order).await?,
             };
             if let Progress::Waiting = progress {
                 return Ok(order);
@@ -123,8 +128,17 @@ impl Saga {
     }
 
     async fn commit(&self, order: &OrderRecord) -> Result<Progress, SagaError> {
-        if let Err(error) = self.backends.commit(&order.hold_id).await {
-            return Ok(waiting(&error));
+        match self.backends.commit(&order.hold_id).await {
+            Ok(()) => {}
+            // Inventory refuses to sell a hold that is not pinned: the seats are gone and
+            // no retry brings them back. The money captured for them goes back instead.
+            Err(error) if error.refused_code() == Some(tonic::Code::FailedPrecondition) => {
+                tracing::error!(%error, order_id = %order.order_id, "a paid order's seats are gone; refunding");
+                return self
+                    .advance(order, SagaStep::Refund, Some("seats_lost"))
+                    .await;
+            }
+            Err(error) => return Ok(waiting(&error)),
         }
         let finished = self
             .store
@@ -143,7 +157,8 @@ impl Saga {
     }
 
     async fn release(&self, order: &OrderRecord) -> Result<Progress, SagaError> {
-        if let Err(error) = self.backends.release(&order.hold_id).await {
+        // The checkout's own release: inventory gives a pinned hold back only on this call.
+        if let Err(error) = self.backends.release_after_checkout(&order.hold_id).await {
             return Ok(waiting(&error));
         }
         let finished = self
@@ -158,6 +173,36 @@ impl Saga {
             .await?;
         if finished {
             metrics::counter!("breakwater_checkouts_total", "outcome" => "failed").increment(1);
+        }
+        Ok(Progress::Moved)
+    }
+
+    async fn refund(&self, order: &OrderRecord) -> Result<Progress, SagaError> {
+        let intent = match self
+            .backends
+            .refund(&order.order_id, &order.failure_reason)
+            .await
+        {
+            Ok(intent) => intent,
+            Err(error) => return Ok(waiting(&error)),
+        };
+        if pay::intent::State::try_from(intent.state) != Ok(pay::intent::State::Refunded) {
+            // Refund answers a refunded intent or an error; anything else is a bug.
+            tracing::error!(order_id = %order.order_id, state = intent.state, "refund answered without refunding");
+            return Ok(Progress::Waiting);
+        }
+        let finished = self
+            .store
+            .finish_order(
+                order,
+                SagaStep::Refund,
+                OrderState::Refunded,
+                HoldState::Released,
+                now_ms(),
+            )
+            .await?;
+        if finished {
+            metrics::counter!("breakwater_checkouts_total", "outcome" => "refunded").increment(1);
         }
         Ok(Progress::Moved)
     }

@@ -115,9 +115,10 @@ async fn admin_puts_events_idempotently_and_locks_the_venue(engine: Engine) {
     assert_eq!(
         (
             sales["orders_confirmed"].as_u64(),
+            sales["orders_refunded"].as_u64(),
             sales["revenue_cents"].as_i64()
         ),
-        (Some(0), Some(0))
+        (Some(0), Some(0), Some(0))
     );
     stack.stop().await.unwrap();
 }
@@ -734,6 +735,16 @@ async fn released_holds_return_seats_at_once(engine: Engine) {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        body["error"], "hold_not_active",
+        "a cancelled hold is not checked out"
+    );
+    // Cancelling again (another key) changes nothing and says so the same way.
+    let (status, again) = stack
+        .call(Method::DELETE, &path, Some(&token), Some("d2"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["status"], "released");
     assert_eq!(stack.sales("e").await["held"], 0);
     stack.stop().await.unwrap();
 }
@@ -763,7 +774,7 @@ async fn approved_checkout_confirms_one_order(engine: Engine) {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
     assert_eq!(again["error"], "hold_checked_out");
-    let (status, _) = stack
+    let (status, cancel) = stack
         .call(
             Method::DELETE,
             &format!("/api/v1/holds/{hold_id}"),
@@ -773,6 +784,8 @@ async fn approved_checkout_confirms_one_order(engine: Engine) {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "sold seats never return");
+    assert_eq!(cancel["error"], "hold_checked_out");
+    assert_eq!(cancel["order_id"], order["order_id"]);
     let sales = stack.sales("e").await;
     assert_eq!(
         (sales["sold"].as_u64(), sales["orders_confirmed"].as_u64()),
@@ -840,6 +853,19 @@ async fn declined_checkout_releases_and_captures_nothing(engine: Engine) {
     assert_eq!(view["status"], "released");
     let (status, _) = stack.checkout(&token, hold_id, "c2", "bitcoin").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The checkout had the hold: a cancel now is refused and gives nothing back twice.
+    let (status, cancel) = stack
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/holds/{hold_id}"),
+            Some(&token),
+            Some("d"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{cancel}");
+    assert_eq!(cancel["error"], "hold_checked_out");
+    assert_eq!(cancel["order_id"], declined["order_id"]);
     let payments = breakwater_payment::PaymentStore::open(&stack.databases.payment, 1)
         .await
         .unwrap();

@@ -65,7 +65,7 @@ named_states! {
         Confirmed => "confirmed",
         /// Not paid; nothing was captured and the seats went back on sale.
         Failed => "failed",
-        /// Paid and then refunded.
+        /// Paid, then refunded: the seats were gone when the sale was to complete.
         Refunded => "refunded",
     }
 }
@@ -79,6 +79,8 @@ named_states! {
         Captured => "captured",
         /// Refused; nothing captured.
         Declined => "declined",
+        /// Captured, then given back.
+        Refunded => "refunded",
     }
 }
 
@@ -92,8 +94,12 @@ named_states! {
         Capture => "capture",
         /// Payment captured: mark the seats sold (inventory `Commit`), confirm the order.
         Commit => "commit",
-        /// Payment refused or hold lost: give the seats back (inventory `Release`), fail the order.
+        /// Payment refused or hold lost before payment: give the seats back (inventory
+        /// `ReleaseAfterCheckout`), fail the order.
         Release => "release",
+        /// Payment captured but the seats are gone (inventory refused the commit): give the
+        /// money back (payment `Refund`, idempotency key = order id), the order ends refunded.
+        Refund => "refund",
         /// Nothing left to do.
         Done => "done",
     }
@@ -127,11 +133,14 @@ mod tests {
             SagaStep::Capture,
             SagaStep::Commit,
             SagaStep::Release,
+            SagaStep::Refund,
             SagaStep::Done,
         ] {
             assert_eq!(SagaStep::parse(step.as_str()), Ok(step));
         }
         assert_eq!(OrderState::parse("confirmed"), Ok(OrderState::Confirmed));
+        assert_eq!(OrderState::parse("refunded"), Ok(OrderState::Refunded));
+        assert_eq!(PaymentState::parse("refunded"), Ok(PaymentState::Refunded));
         assert_eq!(
             PaymentState::parse("bogus"),
             Err(UnknownState("bogus".into()))

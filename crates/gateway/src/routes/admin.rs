@@ -204,7 +204,7 @@ pub async fn stats(
     params(("id" = String, Path, description = "Event id")),
     security(("admin_key" = [])),
     responses(
-        (status = 200, description = "Sales figures: seats_total, available, held, sold, orders_confirmed, revenue_cents", body = Object),
+        (status = 200, description = "Sales figures: seats_total, available, held, sold, orders_confirmed, orders_pending, orders_failed, orders_refunded, revenue_cents", body = Object),
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 503, description = "No ticketing backend, or it is unavailable", body = ErrorBody),
     ))]

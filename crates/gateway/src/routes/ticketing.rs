@@ -270,7 +270,7 @@ pub(crate) mod docs {
             (status = 200, description = "Released", body = Object),
             (status = 403, description = "session_ended", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
-            (status = 409, description = "hold_checked_out: a checkout of this hold began first", body = ErrorBody),
+            (status = 409, description = "hold_checked_out (a checkout began first; `order_id` names its order) or hold_not_active; nothing is released", body = ErrorBody),
         ))]
     pub fn release_hold() {}
 
@@ -286,7 +286,7 @@ pub(crate) mod docs {
             (status = 402, description = "payment_declined; the hold is released and nothing captured", body = ErrorBody),
             (status = 403, description = "session_ended", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
-            (status = 409, description = "The hold is not active: expired, released (a cancel began first), or already bought", body = ErrorBody),
+            (status = 409, description = "hold_not_active (cancelled first), hold_expired, hold_checked_out, or order_refunded (the seats were lost and the payment refunded)", body = ErrorBody),
         ))]
     pub fn checkout() {}
 

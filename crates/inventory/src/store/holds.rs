@@ -1,4 +1,6 @@
 //! Holds: claiming seats (chosen or best-available), pinning, selling and releasing them.
+//! Once a checkout has pinned a hold, only that checkout decides its seats' fate: commit
+//! sells them, `release_after_checkout` gives them back, a plain `release` is refused.
 //!
 //! Every claim is one conditional `UPDATE … WHERE <seat is free>` inside a transaction
 //! that also records the hold, and succeeds only if it claimed every seat asked for;
@@ -93,19 +95,28 @@ impl InventoryStore {
         Ok(matches!(state.as_deref(), Some("pinned" | "sold")))
     }
 
-    /// Sells a pinned hold's seats. Selling a sold hold again changes nothing.
+    /// Sells a pinned hold's seats. Selling a sold hold again changes nothing; a hold that
+    /// is not pinned (released, or never pinned) is refused with `NotPinned` and nothing
+    /// changes.
     pub async fn commit(&self, hold_id: &str) -> Result<(), StoreError> {
         let mut tx = self.db.write.begin().await?;
-        match hold_state(&mut tx, hold_id).await?.as_deref() {
-            Some("sold") => return Ok(()),
-            Some("pinned") => {}
-            _ => return Err(StoreError::NotPinned(hold_id.to_owned())),
+        // The hold's row first, conditionally (as pin and release take it): a concurrent
+        // release either waits for the sale, or released the hold first and this refuses.
+        let sold = sqlx::query(
+            "UPDATE inv_holds SET state = 'sold' WHERE hold_id = $1 AND state = 'pinned'",
+        )
+        .bind(hold_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !sold {
+            return match hold_state(&mut tx, hold_id).await?.as_deref() {
+                Some("sold") => Ok(()),
+                _ => Err(StoreError::NotPinned(hold_id.to_owned())),
+            };
         }
         sqlx::query("UPDATE inv_seats SET sold = 1 WHERE hold_id = $1")
-            .bind(hold_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE inv_holds SET state = 'sold' WHERE hold_id = $1")
             .bind(hold_id)
             .execute(&mut *tx)
             .await?;
@@ -113,29 +124,64 @@ impl InventoryStore {
         Ok(())
     }
 
-    /// Gives a hold's seats back. Releasing an unknown hold records it as released, so a
-    /// late-arriving `hold` with that id (a retry racing the release) holds nothing.
+    /// Gives back the seats of a hold no checkout has pinned (the buyer cancelled it, it
+    /// was abandoned, it went over the buyer's limit). A pinned hold is refused with
+    /// `Pinned` and a sold one with `AlreadySold`, and nothing changes: once pinned, only
+    /// the hold's checkout decides ([`Self::release_after_checkout`]). Releasing an unknown
+    /// hold records it as released, so a late-arriving `hold` with that id (a retry racing
+    /// the release) holds nothing.
     pub async fn release(&self, hold_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.give_back(hold_id, now_ms, Releaser::Anyone).await
+    }
+
+    /// The checkout saga's release step after its checkout failed (payment declined, or
+    /// the hold lapsed before the pin): gives the hold's seats back, pinned or not. A sold
+    /// hold is refused with `AlreadySold`. Only the checkout may call this.
+    pub async fn release_after_checkout(
+        &self,
+        hold_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.give_back(hold_id, now_ms, Releaser::Checkout).await
+    }
+
+    async fn give_back(
+        &self,
+        hold_id: &str,
+        now_ms: i64,
+        releaser: Releaser,
+    ) -> Result<(), StoreError> {
         let mut tx = self.db.write.begin().await?;
-        match hold_state(&mut tx, hold_id).await?.as_deref() {
-            Some("sold") => return Err(StoreError::AlreadySold(hold_id.to_owned())),
-            Some("released") => return Ok(()),
-            Some(_) => {
-                free_unsold_seats(&mut tx, hold_id).await?;
-                sqlx::query("UPDATE inv_holds SET state = 'released' WHERE hold_id = $1")
+        // The hold's row is moved first, conditionally, taking its lock before any seat's
+        // (as pin and commit do): a concurrent pin either waits and then finds the hold
+        // released, or pinned it first and a plain release is refused. Deciding on a state
+        // read earlier would let a pin slip in between.
+        let released = sqlx::query(&format!(
+            "UPDATE inv_holds SET state = 'released' WHERE hold_id = $1 AND state IN ({})",
+            releaser.releasable()
+        ))
+        .bind(hold_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if released {
+            free_unsold_seats(&mut tx, hold_id).await?;
+        } else {
+            match hold_state(&mut tx, hold_id).await?.as_deref() {
+                Some("released") => return Ok(()),
+                Some("sold") => return Err(StoreError::AlreadySold(hold_id.to_owned())),
+                Some(_) => return Err(StoreError::Pinned(hold_id.to_owned())),
+                None => {
+                    sqlx::query(
+                        "INSERT INTO inv_holds (hold_id, event_id, state, expires_at_ms, \
+                         adjacent, created_at_ms) VALUES ($1, '', 'released', 0, 0, $2)",
+                    )
                     .bind(hold_id)
+                    .bind(now_ms)
                     .execute(&mut *tx)
                     .await?;
-            }
-            None => {
-                sqlx::query(
-                    "INSERT INTO inv_holds (hold_id, event_id, state, expires_at_ms, adjacent, \
-                     created_at_ms) VALUES ($1, '', 'released', 0, 0, $2)",
-                )
-                .bind(hold_id)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
+                }
             }
         }
         tx.commit().await?;
@@ -164,6 +210,25 @@ impl InventoryStore {
                 Box::pin(async move { hold_in_batch(connection, &scan, &request, now_ms).await })
             })
             .await?
+    }
+}
+
+/// Who asks for a hold's seats back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Releaser {
+    /// Anyone but the hold's checkout: only a hold no checkout has pinned.
+    Anyone,
+    /// The hold's checkout, after it failed: pinned too.
+    Checkout,
+}
+
+impl Releaser {
+    /// The hold states this releaser may release, as an SQL list.
+    fn releasable(self) -> &'static str {
+        match self {
+            Self::Anyone => "'held'",
+            Self::Checkout => "'held', 'pinned'",
+        }
     }
 }
 

@@ -197,7 +197,7 @@ pub async fn patch_event(
     Ok(Json(settings_view(&event)))
 }
 
-/// The event's tickets by status and its confirmed orders and revenue.
+/// The event's tickets by status, its orders by state and its revenue.
 pub async fn sales(
     State(state): State<AppState>,
     Path(event_id): Path<String>,
@@ -221,6 +221,7 @@ pub async fn sales(
         "orders_confirmed": totals.orders_confirmed,
         "orders_pending": totals.orders_pending,
         "orders_failed": totals.orders_failed,
+        "orders_refunded": totals.orders_refunded,
         "revenue_cents": totals.revenue_cents,
     })))
 }

@@ -27,7 +27,9 @@ struct CheckoutBody {
 }
 
 /// Starts (or resumes) the checkout saga for the buyer's hold and answers with where it
-/// got: 201 confirmed, 402 declined, 409 hold expired, 202 still pending.
+/// got: 201 confirmed, 402 declined, 409 hold expired, cancelled or lost (refunded), 202
+/// still pending. Exactly one of a checkout and a cancel of the same hold wins; a checkout
+/// that loses gets 409 `hold_not_active`.
 pub async fn checkout(
     State(state): State<AppState>,
     Path(hold_id): Path<String>,
@@ -88,6 +90,11 @@ fn not_active(hold: &HoldRecord, now: i64) -> ApiError {
                 .with("order_id", hold.order_id.clone().unwrap_or_default())
         }
         HoldState::Pending => ApiError::conflict("hold_pending", "the hold is still being placed"),
+        // A cancel won the hold (a checkout that lost the race to it lands here).
+        HoldState::Released if hold.order_id.is_none() => ApiError::conflict(
+            "hold_not_active",
+            "this hold was cancelled; its seats are back on sale",
+        ),
         _ => ApiError::conflict("hold_not_active", "this hold holds no seats"),
     }
 }
@@ -108,7 +115,13 @@ fn answer(order: &OrderRecord) -> StoredResponse {
         )
         .with("order_id", order.order_id.clone())
         .into_stored(),
-        OrderState::Failed | OrderState::Refunded => ApiError::new(
+        OrderState::Refunded => ApiError::conflict(
+            "order_refunded",
+            "the seats were lost before the sale completed; the payment was refunded",
+        )
+        .with("order_id", order.order_id.clone())
+        .into_stored(),
+        OrderState::Failed => ApiError::new(
             StatusCode::PAYMENT_REQUIRED,
             "payment_declined",
             "the payment was declined; the seats were released and nothing was charged",

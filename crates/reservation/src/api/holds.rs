@@ -20,8 +20,8 @@ use crate::clients::RemoteError;
 use crate::error::{ApiError, send};
 use crate::saga::now_ms;
 use crate::store::{
-    Buyer, Claim, HoldRecord, HoldResult, NewHold, Precheck, Recorded, SeatLine, StoreError,
-    StoredResponse, hold_id_for,
+    Buyer, Cancel, Claim, HoldRecord, HoldResult, NewHold, Precheck, Recorded, SeatLine,
+    StoreError, StoredResponse, hold_id_for,
 };
 
 /// The body of a hold request. Money fields a client may send are accepted and ignored:
@@ -428,7 +428,18 @@ async fn own_hold(state: &AppState, buyer: &Buyer, hold_id: &str) -> Result<Hold
     }
 }
 
-/// Gives the buyer's hold back; its seats are available again at once.
+/// The answer to a cancel that lost to a checkout.
+fn checked_out(hold: &HoldRecord) -> ApiError {
+    ApiError::conflict(
+        "hold_checked_out",
+        "a checkout has begun on this hold; it can no longer be cancelled",
+    )
+    .with("order_id", hold.order_id.clone().unwrap_or_default())
+}
+
+/// Gives the buyer's hold back; its seats are available again at once. Exactly one of a
+/// cancel and a checkout of the same hold wins; a cancel that loses gets 409
+/// `hold_checked_out` with the order id, and gives nothing back.
 pub async fn release(
     State(state): State<AppState>,
     Path(hold_id): Path<String>,
@@ -439,36 +450,30 @@ pub async fn release(
     let key = input::idempotency_key(&headers)?;
     let hold = own_hold(&state, &buyer, &hold_id).await?;
     let request_text = format!("DELETE /api/v1/holds/{}", hold.hold_id);
-    match state
+    // The cancel's conditional move decides, not the state read above: a checkout may have
+    // taken the hold since.
+    let decided = state
         .store
-        .claim_key(&buyer, &key, &request_text, &hold.hold_id, now)
+        .cancel_hold(&buyer, &key, &request_text, &hold.hold_id, now)
         .await?
-    {
-        crate::store::Claim::Replay(response) => return Ok(send(response)),
-        crate::store::Claim::Mismatch => return Err(key_reused()),
-        crate::store::Claim::New | crate::store::Claim::Resume(_) => {}
-    }
-    let answer = match hold.state {
-        HoldState::Held | HoldState::Released => {
-            state
-                .store
-                .move_hold(&hold.hold_id, HoldState::Held, HoldState::Released, now)
-                .await?;
-            // Marked first: from now on no checkout can start on it. Then the seats go
-            // back; if inventory is unreachable the retry (same key) finishes the job.
-            state.backends.release(&hold.hold_id).await?;
-            let current = own_hold(&state, &buyer, &hold.hold_id).await?;
+        .ok_or_else(|| input::not_found("hold"))?;
+    let answer = match decided {
+        Cancel::Released(released) => {
+            // This cancel (or an earlier one a retry resumes) won: no checkout can start on
+            // the hold any more, so inventory never saw it pinned. The seats go back; if
+            // inventory is unreachable the retry (same key) finishes the job.
+            state.backends.release(&released.hold_id).await?;
             StoredResponse {
                 status: 200,
-                body: views::hold(&current, now),
+                body: views::hold(&released, now),
             }
         }
-        HoldState::CheckingOut | HoldState::Converted => {
-            ApiError::conflict("hold_checked_out", "this hold is being or has been bought")
-                .with("order_id", hold.order_id.clone().unwrap_or_default())
-                .into_stored()
+        Cancel::CheckedOut(taken) => checked_out(&taken).into_stored(),
+        Cancel::NotActive(_) => {
+            ApiError::conflict("hold_not_active", "this hold holds no seats").into_stored()
         }
-        _ => ApiError::conflict("hold_not_active", "this hold holds no seats").into_stored(),
+        Cancel::Replay(response) => return Ok(send(response)),
+        Cancel::KeyMismatch => return Err(key_reused()),
     };
     Ok(send(
         state.store.complete_request(&buyer, &key, answer).await?,

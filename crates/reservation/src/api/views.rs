@@ -58,7 +58,7 @@ pub fn order(order: &OrderRecord) -> Value {
         "payment_method": order.payment_method,
         "created_at": rfc3339(order.created_at_ms),
     });
-    if order.state == OrderState::Failed {
+    if matches!(order.state, OrderState::Failed | OrderState::Refunded) {
         view["failure_reason"] = Value::from(order.failure_reason.clone());
     }
     view

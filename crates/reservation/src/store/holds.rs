@@ -93,6 +93,23 @@ pub enum BeginHold {
     },
 }
 
+/// What cancelling a hold decided. Cancel and checkout both move the hold out of `held`
+/// with a conditional update of its row, so exactly one of them wins.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cancel {
+    /// The hold is released by a cancel (this one, or an earlier one): no checkout can
+    /// start on it any more, and its seats go back at inventory.
+    Released(HoldRecord),
+    /// A checkout took the hold first (its order is `order_id`).
+    CheckedOut(HoldRecord),
+    /// The hold holds no seats (pending, rejected, abandoned).
+    NotActive(HoldRecord),
+    /// A retry of a finished cancel: send this again.
+    Replay(StoredResponse),
+    /// The key was used for another request.
+    KeyMismatch,
+}
+
 /// Parameters of a new hold.
 #[derive(Debug, Clone)]
 pub struct NewHold<'a> {
@@ -246,6 +263,50 @@ impl ReservationStore {
     pub async fn hold(&self, hold_id: &str) -> Result<Option<HoldRecord>, StoreError> {
         let mut connection = self.db.read.acquire().await?;
         hold_on(&mut connection, hold_id).await
+    }
+
+    /// Claims the key and cancels the hold, in one transaction: moves the hold from `held`
+    /// to `released` unless a checkout took it first, with one conditional update of its
+    /// row (the checkout's `begin_checkout` moves the same row from `held` to
+    /// `checking_out`, so exactly one wins). A hold a cancel released before is
+    /// [`Cancel::Released`] again, so a retry finishes the job. `None` when there is no
+    /// such hold.
+    pub async fn cancel_hold(
+        &self,
+        buyer: &Buyer,
+        key: &str,
+        request_text: &str,
+        hold_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<Cancel>, StoreError> {
+        let mut tx = self.db.write.begin().await?;
+        match claim(&mut tx, buyer, key, request_text, hold_id, now_ms).await? {
+            Claim::New | Claim::Resume(_) => {}
+            Claim::Replay(response) => return Ok(Some(Cancel::Replay(response))),
+            Claim::Mismatch => return Ok(Some(Cancel::KeyMismatch)),
+        }
+        let won = sqlx::query(
+            "UPDATE res_holds SET state = 'released', updated_at_ms = $2 \
+             WHERE hold_id = $1 AND state = 'held' AND order_id IS NULL",
+        )
+        .bind(hold_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        // Read after the update, in its transaction: the state that decided it.
+        let Some(hold) = hold_on(&mut tx, hold_id).await? else {
+            return Ok(None);
+        };
+        tx.commit().await?;
+        let decided = match (&hold.state, &hold.order_id) {
+            _ if won => Cancel::Released(hold),
+            (_, Some(_)) => Cancel::CheckedOut(hold),
+            (HoldState::Released, None) => Cancel::Released(hold),
+            _ => Cancel::NotActive(hold),
+        };
+        Ok(Some(decided))
     }
 
     /// Moves a hold from `from` to `to`; `false` when it was not in `from`.

@@ -141,20 +141,3 @@ pub(super) async fn complete_on(
         _ => Ok(response),
     }
 }
-
-impl ReservationStore {
-    /// Claims `key` on its own, for operations that create nothing (releasing a hold).
-    pub async fn claim_key(
-        &self,
-        buyer: &Buyer,
-        key: &str,
-        request: &str,
-        resource_id: &str,
-        now_ms: i64,
-    ) -> Result<Claim, StoreError> {
-        let mut tx = self.db.write.begin().await?;
-        let claimed = claim(&mut tx, buyer, key, request, resource_id, now_ms).await?;
-        tx.commit().await?;
-        Ok(claimed)
-    }
-}

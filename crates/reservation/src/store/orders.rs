@@ -28,7 +28,8 @@ pub struct OrderRecord {
     pub currency: String,
     /// The seats.
     pub seats: Vec<SeatLine>,
-    /// Why it failed (failed orders): `payment_declined`, `hold_expired`.
+    /// Why it failed or was refunded: `payment_declined`, `hold_expired` (failed),
+    /// `seats_lost` (refunded).
     pub failure_reason: String,
     /// When it was created (Unix ms).
     pub created_at_ms: i64,
@@ -60,6 +61,8 @@ pub struct SalesTotals {
     pub orders_pending: u64,
     /// Failed orders.
     pub orders_failed: u64,
+    /// Refunded orders (paid, then the seats were gone).
+    pub orders_refunded: u64,
     /// Sum of confirmed orders' totals.
     pub revenue_cents: i64,
 }
@@ -69,7 +72,9 @@ const COLUMNS: &str = "order_id, hold_id, event_id, buyer, state, step, payment_
 
 impl ReservationStore {
     /// Claims the key and, if the buyer's hold is live, records the order (step `pin`) and
-    /// marks the hold `checking_out`, in one transaction, before any remote call.
+    /// marks the hold `checking_out`, in one transaction, before any remote call. The mark
+    /// is a conditional update from `held`, as a cancel's is (`cancel_hold`): exactly one of
+    /// the two wins a hold.
     pub async fn begin_checkout(
         &self,
         buyer: &Buyer,
@@ -104,7 +109,12 @@ impl ReservationStore {
         .await?
         .rows_affected();
         if marked == 0 {
-            return Ok(BeginCheckout::HoldNotActive(Box::new(hold)));
+            // Read again after the update: a cancel (or another checkout) that took the
+            // hold meanwhile is what the buyer is told about.
+            let current = super::holds::hold_on(&mut tx, hold_id)
+                .await?
+                .unwrap_or(hold);
+            return Ok(BeginCheckout::HoldNotActive(Box::new(current)));
         }
         sqlx::query(
             "INSERT INTO res_orders (order_id, hold_id, event_id, buyer, state, step, \
@@ -244,6 +254,7 @@ impl ReservationStore {
              CAST(COALESCE(SUM(CASE WHEN state = 'confirmed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS confirmed, \
              CAST(COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending, \
              CAST(COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
+             CAST(COALESCE(SUM(CASE WHEN state = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT) AS refunded, \
              CAST(COALESCE(SUM(CASE WHEN state = 'confirmed' THEN total_cents ELSE 0 END), 0) AS BIGINT) AS revenue \
              FROM res_orders WHERE event_id = $1",
         )
@@ -257,6 +268,7 @@ impl ReservationStore {
             orders_confirmed: count("confirmed")?,
             orders_pending: count("pending")?,
             orders_failed: count("failed")?,
+            orders_refunded: count("refunded")?,
             revenue_cents: row.try_get("revenue")?,
         })
     }

@@ -70,6 +70,8 @@ pub struct Stack {
     pub keys: TokenKeys,
     pub http: reqwest::Client,
     pub databases: Databases,
+    /// How the reservation service was started (to start it again).
+    pub reservation_config: breakwater_reservation::Config,
 }
 
 /// Settings a test may change before the stack starts.
@@ -123,7 +125,7 @@ impl Stack {
         let mut reservation_config = tweaks.reservation;
         reservation_config.inventory_url = inventory.url();
         reservation_config.payment_url = payment.url();
-        let reservation = breakwater_reservation::start(reservation_config).await?;
+        let reservation = breakwater_reservation::start(reservation_config.clone()).await?;
         let base = reservation.url();
         Ok(Self {
             inventory: Some(inventory),
@@ -135,7 +137,20 @@ impl Stack {
                 .timeout(Duration::from_secs(30))
                 .build()?,
             databases,
+            reservation_config,
         })
+    }
+
+    /// Stops the reservation service and starts it again on the same database (as after a
+    /// crash: whatever it left half done is the new process's reconciler's to finish).
+    pub async fn restart_reservation(&mut self) -> anyhow::Result<()> {
+        if let Some(reservation) = self.reservation.take() {
+            reservation.shutdown().await?;
+        }
+        let reservation = breakwater_reservation::start(self.reservation_config.clone()).await?;
+        self.base = reservation.url();
+        self.reservation = Some(reservation);
+        Ok(())
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {
