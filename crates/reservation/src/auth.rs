@@ -20,33 +20,51 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
-/// The buyer named by the request's access token, which must be valid now and, when
-/// `event` is given, belong to that event.
+/// What a call needs of the buyer's access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Proof of who the buyer is: reading their own holds and orders, also a while after
+    /// their session ended.
+    Identity,
+    /// A session that has not run out (holds, cancels, checkouts; whether the buyer left
+    /// or bought is the store's to say).
+    ActiveSession,
+}
+
+/// The buyer named by the request's access token, which must belong to `event` when it
+/// is given, and be as valid as `need` says.
 pub fn buyer(
     headers: &HeaderMap,
     keys: &TokenKeys,
     event: Option<&str>,
     now_ms: i64,
+    need: Need,
 ) -> Result<Buyer, ApiError> {
     let token = bearer(headers).ok_or_else(|| unauthorized("an access token is required"))?;
     let now = u64::try_from(now_ms).unwrap_or(0);
-    let access = keys
-        .verify_access(token, event, now)
-        .map_err(|error| match error {
-            TokenError::WrongEvent => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "the access token belongs to another event",
-            ),
-            TokenError::Expired => unauthorized("the access token has expired"),
-            _ => unauthorized("the access token is not valid"),
-        })?;
-    let number =
-        i64::try_from(access.number).map_err(|_| unauthorized("the access token is not valid"))?;
-    Ok(Buyer {
-        event: access.event,
-        number,
-    })
+    let verified = match need {
+        Need::Identity => keys.verify_buyer(token, event, now),
+        Need::ActiveSession => keys.verify_access(token, event, now),
+    };
+    let access = verified.map_err(|error| match error {
+        TokenError::WrongEvent => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the access token belongs to another event",
+        ),
+        TokenError::Expired => unauthorized("the access token has expired"),
+        _ => unauthorized("the access token is not valid"),
+    })?;
+    Ok(Buyer::of(&access))
+}
+
+/// 403 for a buyer whose session has ended.
+pub fn session_ended() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "session_ended",
+        "your session has ended (you left, your order was confirmed, or it ran out): you can still read your orders",
+    )
 }
 
 /// Checks the admin key in `Authorization: Bearer`.
@@ -85,13 +103,15 @@ mod tests {
             number: 7,
             expires_at_ms: 10_000,
         });
-        let buyer = buyer(&headers(&format!("Bearer {token}")), &keys, Some("demo"), 1).unwrap();
-        assert_eq!(buyer.number, 7);
-        let other = super::buyer(&headers(&format!("Bearer {token}")), &keys, Some("x"), 1);
-        assert!(other.is_err());
-        let expired = super::buyer(&headers(&format!("Bearer {token}")), &keys, None, 10_000);
-        assert!(expired.is_err());
-        assert!(super::buyer(&HeaderMap::new(), &keys, None, 1).is_err());
+        let bearer = headers(&format!("Bearer {token}"));
+        let active = Need::ActiveSession;
+        let buyer = buyer(&bearer, &keys, Some("demo"), 1, active).unwrap();
+        assert_eq!(buyer.id, "0000000000000001-7");
+        assert!(super::buyer(&bearer, &keys, Some("x"), 1, active).is_err());
+        assert!(super::buyer(&bearer, &keys, None, 10_000, active).is_err());
+        let reader = super::buyer(&bearer, &keys, None, 10_000, Need::Identity);
+        assert_eq!(reader.unwrap(), buyer);
+        assert!(super::buyer(&HeaderMap::new(), &keys, None, 1, active).is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod events_cache;
 pub mod reconciler;
 pub mod saga;
 pub mod seat_map_cache;
+pub mod sessions;
 pub mod store;
 
 use std::net::SocketAddr;

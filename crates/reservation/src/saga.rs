@@ -16,7 +16,7 @@ use breakwater_proto::payment as pay;
 use breakwater_ticketing::{HoldState, OrderState, SagaStep};
 
 use crate::clients::{Backends, RemoteError};
-use crate::store::{OrderRecord, ReservationStore, StoreError};
+use crate::store::{OrderRecord, ReservationStore, SessionEnd, StoreError};
 
 /// Why driving an order stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +152,19 @@ impl Saga {
             .await?;
         if finished {
             metrics::counter!("breakwater_checkouts_total", "outcome" => "confirmed").increment(1);
+            // The confirmation ended the buyer's session; their other unpaid holds go back
+            // on sale now rather than when they lapse.
+            if let Err(error) = crate::sessions::end(
+                &self.store,
+                &self.backends,
+                &order.buyer,
+                SessionEnd::OrderConfirmed,
+                now_ms(),
+            )
+            .await
+            {
+                tracing::warn!(%error, order_id = %order.order_id, "unpaid holds left to lapse");
+            }
         }
         Ok(Progress::Moved)
     }

@@ -42,6 +42,9 @@ conformance!(
     declined_checkout_releases_and_captures_nothing,
     timed_out_checkout_settles_by_itself,
     bad_input_gets_4xx_and_changes_nothing,
+    a_session_ended_by_leaving_only_reads,
+    a_confirmed_order_ends_the_session,
+    an_expired_session_still_reads_its_orders,
 );
 
 fn ids(seats: &Value) -> Vec<String> {
@@ -445,15 +448,17 @@ async fn ticket_limit_counts_live_holds_and_orders(engine: Engine) {
     stack.open_event("e", seated_venue(1, 4, 5), 4, 300).await;
     let token = stack.token("e", 1);
     let (_, first) = stack.hold(&token, "e", "l1", json!({"quantity": 2})).await;
+    // An order still settling counts (a confirmed one ends the session, so then nothing
+    // more can be held at all).
     let (status, _) = stack
         .checkout(
             &token,
             first["id"].as_str().unwrap(),
             "l1c",
-            "sandbox:approve",
+            "sandbox:timeout",
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(status, StatusCode::ACCEPTED);
     let (status, second) = stack.hold(&token, "e", "l2", json!({"quantity": 1})).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, over) = stack.hold(&token, "e", "l3", json!({"quantity": 2})).await;
@@ -544,13 +549,13 @@ async fn buyers_only_see_their_own_holds_and_orders(engine: Engine) {
     let (alice, mallory) = (stack.token("e", 1), stack.token("e", 2));
     let (_, hold) = stack.hold(&alice, "e", "a1", json!({"quantity": 1})).await;
     let hold_id = hold["id"].as_str().unwrap();
+    let (_, other_hold) = stack.hold(&alice, "e", "a2", json!({"quantity": 1})).await;
+    let other_id = other_hold["id"].as_str().unwrap();
     let (status, order) = stack
         .checkout(&alice, hold_id, "a1c", "sandbox:approve")
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let order_id = order["order_id"].as_str().unwrap();
-    let (_, other_hold) = stack.hold(&alice, "e", "a2", json!({"quantity": 1})).await;
-    let other_id = other_hold["id"].as_str().unwrap();
     for (method, path, key) in [
         (Method::GET, format!("/api/v1/holds/{other_id}"), None),
         (
@@ -586,7 +591,10 @@ async fn buyers_only_see_their_own_holds_and_orders(engine: Engine) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(own["status"], "held");
+    assert_eq!(
+        own["status"], "released",
+        "the confirmed order ended the session and gave the unpaid hold back"
+    );
     // The same buyer number at another event is another buyer.
     let (status, _) = stack
         .call(
@@ -1047,5 +1055,140 @@ async fn bad_input_gets_4xx_and_changes_nothing(engine: Engine) {
         (sales["held"].as_u64(), sales["sold"].as_u64()),
         (Some(0), Some(0))
     );
+    stack.stop().await.unwrap();
+}
+
+/// The gateway ends a buyer's session when they leave: from then on their token holds and
+/// checks out nothing, their unpaid holds are back on sale, and they still read their own
+/// holds and orders.
+async fn a_session_ended_by_leaving_only_reads(engine: Engine) {
+    let stack = Stack::start(engine).await.unwrap();
+    stack.open_event("e", seated_venue(1, 2, 5), 6, 300).await;
+    let token = stack.token("e", 3);
+    let (_, first) = stack.hold(&token, "e", "h1", json!({"quantity": 2})).await;
+    let (_, second) = stack.hold(&token, "e", "h2", json!({"quantity": 1})).await;
+    assert_eq!(stack.sales("e").await["held"], 3);
+    let session = "/internal/v1/events/e/sessions/0000000000000001-3";
+    let (status, body) = stack.call(Method::DELETE, session, None, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no admin key: {body}");
+    for _ in 0..2 {
+        let (status, ended) = stack.admin(Method::DELETE, session, None).await;
+        assert_eq!(status, StatusCode::OK, "{ended}");
+        assert_eq!(ended["holds_released"], 2, "{ended}");
+    }
+    let (status, body) = stack
+        .admin(Method::DELETE, "/internal/v1/events/e/sessions/3", None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        stack.sales("e").await["held"],
+        0,
+        "the unpaid holds went back"
+    );
+    let (status, body) = stack.hold(&token, "e", "h3", json!({"quantity": 1})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "session_ended");
+    let hold_id = first["id"].as_str().unwrap();
+    let (status, body) = stack
+        .checkout(&token, hold_id, "c1", "sandbox:approve")
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "the hold went back: {body}");
+    let (status, shown) = stack
+        .call(
+            Method::GET,
+            &format!("/api/v1/holds/{hold_id}"),
+            Some(&token),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, shown["status"].clone()),
+        (StatusCode::OK, json!("released"))
+    );
+    let (status, orders) = stack
+        .call(Method::GET, "/api/v1/orders", Some(&token), None, None)
+        .await;
+    assert_eq!(
+        (status, orders["orders"].clone()),
+        (StatusCode::OK, json!([]))
+    );
+    // A retry of a hold made before the session ended still gets its first answer.
+    let (status, replay) = stack.hold(&token, "e", "h2", json!({"quantity": 1})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(replay["id"], second["id"]);
+    stack.stop().await.unwrap();
+}
+
+/// A confirmed order ends the buyer's session by itself: the rest of their holds go back
+/// and nothing more is held or bought with the token.
+async fn a_confirmed_order_ends_the_session(engine: Engine) {
+    let stack = Stack::start(engine).await.unwrap();
+    stack.open_event("e", seated_venue(1, 2, 5), 6, 300).await;
+    let token = stack.token("e", 4);
+    let (_, bought) = stack.hold(&token, "e", "h1", json!({"quantity": 1})).await;
+    let (_, spare) = stack.hold(&token, "e", "h2", json!({"quantity": 1})).await;
+    let (status, order) = stack
+        .checkout(
+            &token,
+            bought["id"].as_str().unwrap(),
+            "c1",
+            "sandbox:approve",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let sales = stack.sales("e").await;
+    assert_eq!(
+        (sales["sold"].clone(), sales["held"].clone()),
+        (json!(1), json!(0))
+    );
+    let (status, body) = stack.hold(&token, "e", "h3", json!({"quantity": 1})).await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (StatusCode::FORBIDDEN, json!("session_ended"))
+    );
+    let (status, body) = stack
+        .checkout(
+            &token,
+            spare["id"].as_str().unwrap(),
+            "c2",
+            "sandbox:approve",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, orders) = stack
+        .call(Method::GET, "/api/v1/orders", Some(&token), None, None)
+        .await;
+    assert_eq!(orders["orders"].as_array().map(Vec::len), Some(1));
+    stack.stop().await.unwrap();
+}
+
+/// An access token past its session still names its buyer for reading their orders, and
+/// buys nothing.
+async fn an_expired_session_still_reads_its_orders(engine: Engine) {
+    let stack = Stack::start(engine).await.unwrap();
+    stack.open_event("e", seated_venue(1, 1, 5), 6, 300).await;
+    let now_ms = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let ran_out = stack.keys.sign_access(&breakwater_tokens::AccessToken {
+        event: "e".into(),
+        lineage: 1,
+        number: 5,
+        expires_at_ms: now_ms - 60_000,
+    });
+    let (status, orders) = stack
+        .call(Method::GET, "/api/v1/orders", Some(&ran_out), None, None)
+        .await;
+    assert_eq!(
+        (status, orders["orders"].clone()),
+        (StatusCode::OK, json!([]))
+    );
+    let (status, body) = stack.hold(&ran_out, "e", "h", json!({"quantity": 1})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     stack.stop().await.unwrap();
 }

@@ -50,6 +50,13 @@ impl AccessToken {
     }
 }
 
+/// Whether `text` is a buyer id as [`AccessToken::buyer_id`] writes them.
+pub fn is_buyer_id(text: &str) -> bool {
+    text.split_once('-').is_some_and(|(lineage, number)| {
+        parse_lineage(lineage).is_ok() && parse_number(number).is_ok()
+    })
+}
+
 /// The secret that signs and verifies tokens; every gateway of a deployment shares it.
 #[derive(Clone)]
 pub struct TokenKeys {
@@ -369,6 +376,16 @@ mod tests {
         };
         assert_ne!(first.buyer_id(), second.buyer_id());
         assert_eq!(first.buyer_id(), "0000000000000001-7");
+        assert!(is_buyer_id(&first.buyer_id()));
+        for bad in [
+            "0000000000000001-07",
+            "1-7",
+            "0000000000000001-",
+            "x",
+            "0000000000000001-7-1",
+        ] {
+            assert!(!is_buyer_id(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -18,4 +18,4 @@ mod error;
 mod keys;
 
 pub use error::TokenError;
-pub use keys::{AccessToken, LineToken, READ_GRACE_MS, TokenKeys};
+pub use keys::{AccessToken, LineToken, READ_GRACE_MS, TokenKeys, is_buyer_id};

@@ -37,7 +37,7 @@ pub async fn checkout(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let now = now_ms();
-    let buyer = auth::buyer(&headers, &state.keys, None, now)?;
+    let buyer = auth::buyer(&headers, &state.keys, None, now, auth::Need::ActiveSession)?;
     let key = input::idempotency_key(&headers)?;
     let hold_id = input::resource_id(&hold_id, "hold")?;
     let body: CheckoutBody = input::json(&body)?;
@@ -61,6 +61,7 @@ pub async fn checkout(
             ));
         }
         BeginCheckout::HoldNotFound => return Err(input::not_found("hold")),
+        BeginCheckout::SessionEnded => return Err(auth::session_ended()),
         BeginCheckout::HoldNotActive(hold) => return Err(not_active(&hold, now)),
     };
     let order = state

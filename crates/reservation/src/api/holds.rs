@@ -114,7 +114,13 @@ pub async fn create(
     let started = Instant::now();
     let now = now_ms();
     let event = input::event_id(&event)?;
-    let buyer = auth::buyer(&headers, &state.keys, Some(event), now)?;
+    let buyer = auth::buyer(
+        &headers,
+        &state.keys,
+        Some(event),
+        now,
+        auth::Need::ActiveSession,
+    )?;
     let key = input::idempotency_key(&headers)?;
     let (request, quantity) = canonical(input::json(&body)?)?;
     let settings = state
@@ -136,6 +142,7 @@ pub async fn create(
     let response = match state.store.precheck_hold(&new, now).await? {
         Precheck::Fresh => place_new(&state, &new, now).await?,
         Precheck::OverLimit { counted } => return Err(over_limit(&new, counted)),
+        Precheck::SessionEnded => return Err(auth::session_ended()),
         Precheck::Seen(claim) => answer_seen(&state, &buyer, &key, claim).await?,
     };
     metrics::histogram!("breakwater_hold_seconds").record(started.elapsed().as_secs_f64());
@@ -415,7 +422,7 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let now = now_ms();
-    let buyer = auth::buyer(&headers, &state.keys, None, now)?;
+    let buyer = auth::buyer(&headers, &state.keys, None, now, auth::Need::Identity)?;
     let hold = own_hold(&state, &buyer, &hold_id).await?;
     Ok(Json(views::hold(&hold, now)))
 }
@@ -446,7 +453,10 @@ pub async fn release(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let now = now_ms();
-    let buyer = auth::buyer(&headers, &state.keys, None, now)?;
+    // A cancel only gives seats back, so it needs no session: a buyer whose session ended
+    // (their unpaid holds went back with it) is answered from the hold's state, and the
+    // loser of a cancel/checkout race hears 409 whenever it arrives.
+    let buyer = auth::buyer(&headers, &state.keys, None, now, auth::Need::Identity)?;
     let key = input::idempotency_key(&headers)?;
     let hold = own_hold(&state, &buyer, &hold_id).await?;
     let request_text = format!("DELETE /api/v1/holds/{}", hold.hold_id);

@@ -7,13 +7,14 @@ mod holds;
 mod input;
 mod orders;
 mod seats;
+mod sessions;
 pub mod views;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use breakwater_tokens::TokenKeys;
 
 use crate::clients::Backends;
@@ -59,6 +60,10 @@ pub fn router(state: AppState) -> Router {
             put(admin::put_event).patch(admin::patch_event),
         )
         .route("/internal/v1/events/{event}/sales", get(admin::sales))
+        .route(
+            "/internal/v1/events/{event}/sessions/{buyer}",
+            delete(sessions::end),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(|| async { ApiError::not_found("not_found", "no such route") })

@@ -15,7 +15,7 @@ pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let buyer = auth::buyer(&headers, &state.keys, None, now_ms())?;
+    let buyer = auth::buyer(&headers, &state.keys, None, now_ms(), auth::Need::Identity)?;
     let orders = state.store.orders_of(&buyer).await?;
     let orders: Vec<Value> = orders.iter().map(views::order).collect();
     Ok(Json(json!({ "orders": orders })))
@@ -27,7 +27,7 @@ pub async fn show(
     Path(order_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let buyer = auth::buyer(&headers, &state.keys, None, now_ms())?;
+    let buyer = auth::buyer(&headers, &state.keys, None, now_ms(), auth::Need::Identity)?;
     let order_id = input::resource_id(&order_id, "order")?;
     match state.store.order(order_id).await? {
         Some(order) if order.buyer == buyer => Ok(Json(views::order(&order))),

@@ -18,7 +18,13 @@ pub async fn seat_map(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let event = input::event_id(&event)?;
-    auth::buyer(&headers, &state.keys, Some(event), now_ms())?;
+    auth::buyer(
+        &headers,
+        &state.keys,
+        Some(event),
+        now_ms(),
+        auth::Need::Identity,
+    )?;
     let body = state.seat_maps.get(event, render(&state, event)).await?;
     Ok((
         [(

@@ -160,7 +160,7 @@ impl ReservationStore {
             sqlx::query("SET LOCAL synchronous_commit = off")
                 .execute(&mut *tx)
                 .await?;
-            lock_buyer(&mut tx, &new.buyer.event, new.buyer.number).await?;
+            lock_buyer(&mut tx, &new.buyer.event, &new.buyer.id).await?;
         }
         match claim(
             &mut tx,
@@ -185,7 +185,7 @@ impl ReservationStore {
         }
         let counted: i64 = sqlx::query_scalar(&format!("SELECT {COUNTED_TICKETS}"))
             .bind(&new.buyer.event)
-            .bind(new.buyer.number)
+            .bind(&new.buyer.id)
             .bind(now_ms)
             .fetch_one(&mut *tx)
             .await?;
@@ -203,7 +203,7 @@ impl ReservationStore {
         )
         .bind(&hold_id)
         .bind(&new.buyer.event)
-        .bind(new.buyer.number)
+        .bind(&new.buyer.id)
         .bind(i64::from(new.quantity))
         .bind(new.request.to_string())
         .bind(new.currency)
@@ -354,7 +354,7 @@ impl ReservationStore {
 pub(super) async fn lock_buyer(
     connection: &mut sqlx::AnyConnection,
     event: &str,
-    buyer: i64,
+    buyer: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO res_buyers (event_id, buyer, lock_seq) VALUES ($1, $2, 1) \
@@ -391,7 +391,7 @@ fn hold_from_row(row: &AnyRow) -> Result<HoldRecord, StoreError> {
         hold_id: row.try_get("hold_id")?,
         buyer: Buyer {
             event: row.try_get("event_id")?,
-            number: row.try_get("buyer")?,
+            id: row.try_get("buyer")?,
         },
         state: HoldState::parse(&state)?,
         quantity: u32::try_from(quantity).map_err(|e| StoreError::Corrupt(e.to_string()))?,

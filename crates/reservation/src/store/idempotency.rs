@@ -42,7 +42,7 @@ pub(super) async fn claim(
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, buyer, idem_key) DO NOTHING",
     )
     .bind(&buyer.event)
-    .bind(buyer.number)
+    .bind(&buyer.id)
     .bind(key)
     .bind(request)
     .bind(resource_id)
@@ -58,7 +58,7 @@ pub(super) async fn claim(
          WHERE event_id = $1 AND buyer = $2 AND idem_key = $3",
     )
     .bind(&buyer.event)
-    .bind(buyer.number)
+    .bind(&buyer.id)
     .bind(key)
     .fetch_one(&mut **tx)
     .await?;
@@ -109,7 +109,7 @@ pub(super) async fn complete_on(
          WHERE event_id = $1 AND buyer = $2 AND idem_key = $3 AND status_code IS NULL",
     )
     .bind(&buyer.event)
-    .bind(buyer.number)
+    .bind(&buyer.id)
     .bind(key)
     .bind(i64::from(response.status))
     .bind(response.body.to_string())
@@ -124,7 +124,7 @@ pub(super) async fn complete_on(
          WHERE event_id = $1 AND buyer = $2 AND idem_key = $3",
     )
     .bind(&buyer.event)
-    .bind(buyer.number)
+    .bind(&buyer.id)
     .bind(key)
     .fetch_optional(&mut *connection)
     .await?;

@@ -6,6 +6,7 @@ mod holds;
 mod idempotency;
 mod orders;
 mod placing;
+mod sessions;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ pub use holds::{BeginHold, Cancel, HoldRecord, HoldResult, NewHold};
 pub use idempotency::{Claim, StoredResponse};
 pub use orders::{BeginCheckout, OrderRecord, SalesTotals};
 pub use placing::{Precheck, Recorded, hold_id_for};
+pub use sessions::SessionEnd;
 
 /// Why a reservation store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,13 +45,24 @@ impl From<breakwater_ticketing::UnknownState> for StoreError {
     }
 }
 
-/// A buyer: the access token's event and queue number.
+/// A buyer of one event, as their access token names them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Buyer {
     /// The event the buyer was admitted to.
     pub event: String,
-    /// The buyer's queue number (stored as a signed 64-bit integer).
-    pub number: i64,
+    /// Who they are within the event: their line's lineage and queue number
+    /// (`AccessToken::buyer_id`), never the same for two buyers of one event.
+    pub id: String,
+}
+
+impl Buyer {
+    /// The buyer an access token names.
+    pub fn of(access: &breakwater_tokens::AccessToken) -> Self {
+        Self {
+            event: access.event.clone(),
+            id: access.buyer_id(),
+        }
+    }
 }
 
 /// One ticket of a hold or order, with its server-side price.

@@ -5,7 +5,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::idempotency::{Claim, claim};
-use super::{Buyer, HoldRecord, ReservationStore, SeatLine, StoreError, StoredResponse};
+use super::{
+    Buyer, HoldRecord, ReservationStore, SeatLine, SessionEnd, StoreError, StoredResponse,
+};
 
 /// An order as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +50,8 @@ pub enum BeginCheckout {
     KeyMismatch,
     /// No such hold for this buyer.
     HoldNotFound,
+    /// The buyer's session has ended: their token may only read.
+    SessionEnded,
     /// The hold cannot be checked out (expired, released, already ordered).
     HoldNotActive(Box<HoldRecord>),
 }
@@ -98,6 +102,13 @@ impl ReservationStore {
         if hold.buyer != *buyer {
             return Ok(BeginCheckout::HoldNotFound);
         }
+        // In the transaction that takes the hold: a session ended before cannot buy (a
+        // hold that is not `held` any more is answered for what it is, below).
+        if hold.state == HoldState::Held
+            && super::sessions::session_ended_on(&mut tx, buyer).await?
+        {
+            return Ok(BeginCheckout::SessionEnded);
+        }
         let marked = sqlx::query(
             "UPDATE res_holds SET state = 'checking_out', order_id = $2, updated_at_ms = $3 \
              WHERE hold_id = $1 AND state = 'held' AND expires_at_ms > $3",
@@ -124,7 +135,7 @@ impl ReservationStore {
         .bind(&order_id)
         .bind(hold_id)
         .bind(&buyer.event)
-        .bind(buyer.number)
+        .bind(&buyer.id)
         .bind(payment_method)
         .bind(hold.total_cents)
         .bind(&hold.currency)
@@ -173,7 +184,8 @@ impl ReservationStore {
     }
 
     /// Ends the saga from step `from`: the order takes `order_state` and its hold
-    /// `hold_state`, in one transaction; `false` when another driver already ended it.
+    /// `hold_state` (and a confirmed order ends the buyer's session), in one transaction;
+    /// `false` when another driver already ended it.
     pub async fn finish_order(
         &self,
         order: &OrderRecord,
@@ -203,6 +215,17 @@ impl ReservationStore {
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
+        if order_state == OrderState::Confirmed {
+            // A confirmed order ends the buyer's session, in the same transaction: from
+            // now on their token only reads.
+            super::sessions::end_session_on(
+                &mut tx,
+                &order.buyer,
+                SessionEnd::OrderConfirmed,
+                now_ms,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -214,7 +237,7 @@ impl ReservationStore {
              ORDER BY created_at_ms, order_id"
         ))
         .bind(&buyer.event)
-        .bind(buyer.number)
+        .bind(&buyer.id)
         .fetch_all(&self.db.read)
         .await?;
         rows.iter().map(order_from_row).collect()
@@ -283,7 +306,7 @@ fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
         hold_id: row.try_get("hold_id")?,
         buyer: Buyer {
             event: row.try_get("event_id")?,
-            number: row.try_get("buyer")?,
+            id: row.try_get("buyer")?,
         },
         state: OrderState::parse(&state)?,
         step: SagaStep::parse(&step)?,

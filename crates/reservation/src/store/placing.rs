@@ -32,6 +32,8 @@ pub enum Precheck {
         /// Tickets the buyer already has (live holds and orders).
         counted: u64,
     },
+    /// The buyer's session has ended: their token may only read.
+    SessionEnded,
     /// A new request within the limit: ask inventory.
     Fresh,
 }
@@ -60,7 +62,8 @@ pub fn hold_id_for(buyer: &Buyer, key: &str) -> String {
         .chain_update(b"breakwater-hold\0")
         .chain_update(buyer.event.as_bytes())
         .chain_update([0])
-        .chain_update(buyer.number.to_be_bytes())
+        .chain_update(buyer.id.as_bytes())
+        .chain_update([0])
         .chain_update(key.as_bytes())
         .finalize();
     let mut bytes = [0_u8; 16];
@@ -79,13 +82,16 @@ impl ReservationStore {
     ) -> Result<Precheck, StoreError> {
         let row = sqlx::query(PRECHECK.as_str())
             .bind(&new.buyer.event)
-            .bind(new.buyer.number)
+            .bind(&new.buyer.id)
             .bind(now_ms)
             .bind(new.key)
             .fetch_one(&self.db.read)
             .await?;
         if row.try_get::<Option<String>, _>("request")?.is_some() {
             return Ok(Precheck::Seen(seen(&row, new.request_text)?));
+        }
+        if row.try_get::<i64, _>("ended")? > 0 {
+            return Ok(Precheck::SessionEnded);
         }
         let counted = u64::try_from(row.try_get::<i64, _>("counted")?).unwrap_or(0);
         if counted + u64::from(new.quantity) > u64::from(new.limit) {
@@ -142,7 +148,7 @@ impl ReservationStore {
     async fn counted_tickets(&self, buyer: &Buyer, now_ms: i64) -> Result<u64, StoreError> {
         let counted: i64 = sqlx::query_scalar(&format!("SELECT {COUNTED_TICKETS}"))
             .bind(&buyer.event)
-            .bind(buyer.number)
+            .bind(&buyer.id)
             .bind(now_ms)
             .fetch_one(&self.db.read)
             .await?;
@@ -168,7 +174,7 @@ async fn write_in_batch(
 ) -> Result<Written, StoreError> {
     let (claimed, inserted) = match engine {
         Engine::Postgres => {
-            lock_buyer(connection, &row.event, row.buyer).await?;
+            lock_buyer(connection, &row.event, &row.buyer).await?;
             let counts = bind_settled(sqlx::query(RECORD_IN_ONE_STATEMENT.as_str()), row)
                 .fetch_one(&mut *connection)
                 .await?;
@@ -190,7 +196,7 @@ async fn write_in_batch(
             "DELETE FROM res_idempotency WHERE event_id = $1 AND buyer = $2 AND idem_key = $3",
         )
         .bind(&row.event)
-        .bind(row.buyer)
+        .bind(&row.buyer)
         .bind(&row.key)
         .execute(&mut *connection)
         .await?;
@@ -207,7 +213,7 @@ const BATCH_ATTEMPTS: u32 = 3;
 #[derive(Clone)]
 struct SettledHold {
     event: String,
-    buyer: i64,
+    buyer: String,
     key: String,
     request_text: String,
     hold_id: String,
@@ -250,7 +256,7 @@ impl SettledHold {
         };
         Ok(Self {
             event: new.buyer.event.clone(),
-            buyer: new.buyer.number,
+            buyer: new.buyer.id.clone(),
             key: new.key.to_owned(),
             request_text: new.request_text.to_owned(),
             hold_id: hold_id.to_owned(),
@@ -270,12 +276,14 @@ impl SettledHold {
     }
 }
 
-/// The key's earlier use, if any, and the buyer's tickets: `$1` event, `$2` buyer, `$3` now,
-/// `$4` key.
+/// The key's earlier use, if any, the buyer's tickets and whether their session ended: `$1`
+/// event, `$2` buyer, `$3` now, `$4` key.
 static PRECHECK: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT i.request, i.resource_id, i.status_code, i.response, \
-         (SELECT {COUNTED_TICKETS}) AS counted \
+         (SELECT {COUNTED_TICKETS}) AS counted, \
+         CAST((SELECT COUNT(*) FROM res_ended_sessions e \
+         WHERE e.event_id = $1 AND e.buyer = $2) AS BIGINT) AS ended \
          FROM (SELECT 1 AS one) AS o LEFT JOIN res_idempotency i \
          ON i.event_id = $1 AND i.buyer = $2 AND i.idem_key = $4"
     )
@@ -317,7 +325,7 @@ fn bind_settled<'q>(
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     query
         .bind(&row.event)
-        .bind(row.buyer)
+        .bind(&row.buyer)
         .bind(row.now_ms)
         .bind(&row.hold_id)
         .bind(row.state)
@@ -363,7 +371,7 @@ mod tests {
     fn buyer(event: &str, number: i64) -> Buyer {
         Buyer {
             event: event.to_owned(),
-            number,
+            id: format!("0000000000000001-{number}"),
         }
     }
 
