@@ -22,6 +22,8 @@ use crate::sql::{free_seat, placeholders};
 
 /// Free seats read (and locked) per query on PostgreSQL at most.
 const PG_PAGE: i64 = 64;
+/// Free seats read per query at most by a PostgreSQL pass that locks nothing.
+const PG_PEEK_PAGE: i64 = 1_024;
 /// Attempts before a hold that keeps losing races (PostgreSQL only) gives up.
 const ATTEMPTS: usize = 8;
 
@@ -32,9 +34,10 @@ type Tx = AnyConnection;
 enum Attempt {
     Done(HoldOutcome),
     Lost,
-    /// PostgreSQL: every free seat seen was locked by other allocators; retry waiting for
-    /// their locks, in a fresh transaction (waiting while holding this one's locks could
-    /// deadlock with another allocator doing the same).
+    /// PostgreSQL: the seats skipped as locked by other allocators may decide the answer (an
+    /// adjacent block, or enough seats at all, only counting them); retry waiting for their
+    /// locks, in a fresh transaction (waiting while holding this one's locks could deadlock
+    /// with another allocator doing the same).
     Contended,
 }
 
@@ -450,10 +453,22 @@ async fn hold_best(
         (found, first_free) =
             allocate(tx, locking, event, quantity, section, START, now_ms).await?;
     }
-    if found.is_none() && locking == Locking::Skip {
-        // Skipping locked seats may have hidden seats that other buyers' allocations will
-        // leave free: before saying "not enough", look again waiting for those locks.
-        return Ok(Attempt::Contended);
+    if locking == Locking::Skip && !found.as_ref().is_some_and(|found| found.is_adjacent()) {
+        // The seats skipped are merely locked by other allocators' scans, which claim a few
+        // of them at most: they are still free. A split (or "not enough") is only the answer
+        // if it is one counting them; otherwise wait for those locks and look again.
+        let (counting_locked, _) =
+            allocate(tx, Locking::Peek, event, quantity, section, START, now_ms).await?;
+        let decided = match (&found, &counting_locked) {
+            (_, Some(everything)) if everything.is_adjacent() => false,
+            (None, Some(_)) => false,
+            // No block anywhere: this split stands (its seats are locked by this
+            // transaction); or too few seats even counting the locked ones.
+            _ => true,
+        };
+        if !decided {
+            return Ok(Attempt::Contended);
+        }
     }
     let block_row = found
         .as_ref()
@@ -502,6 +517,9 @@ enum Locking {
     Skip,
     /// PostgreSQL, second pass: lock, waiting for other allocators.
     Wait,
+    /// PostgreSQL, checking a first pass that found no adjacent block: read every free
+    /// seat, locked by others or not, and lock nothing (the answer is only compared).
+    Peek,
 }
 
 impl Locking {
@@ -518,7 +536,9 @@ impl Locking {
 /// On PostgreSQL each page is locked `FOR UPDATE SKIP LOCKED`: concurrent allocators lock
 /// and see disjoint free seats, so none waits for another and the claim that follows cannot
 /// lose a race (under a rush two buyers may thus get the second-best block rather than
-/// queue for the best). Smaller pages there keep fewer seats locked at once. SQLite runs
+/// queue for the best). Smaller pages there keep fewer seats locked at once. Seats skipped
+/// that way are still free, so a pass that finds no adjacent block is checked by one that
+/// counts them ([`Locking::Peek`]) before its split or "not enough" is believed. SQLite runs
 /// one writer at a time, so it needs no locks.
 /// Returns the allocation, if any, and the first free seat seen (for the next scan's hint).
 async fn allocate(
@@ -536,16 +556,36 @@ async fn allocate(
         now_ms,
     };
     let scan = ScanState::new(quantity, start);
-    let locking = match locking {
-        Locking::Skip => " FOR UPDATE SKIP LOCKED",
-        Locking::Wait => " FOR UPDATE",
+    let (locking, pages) = match locking {
+        Locking::Skip => (" FOR UPDATE SKIP LOCKED", LOCKED_PAGES),
+        Locking::Wait => (" FOR UPDATE", LOCKED_PAGES),
+        Locking::Peek => ("", PEEK_PAGES),
         Locking::None => return allocate_by_rows(tx, &page_of, scan).await,
     };
-    allocate_by_seats(tx, &page_of, scan, locking).await
+    allocate_by_seats(tx, &page_of, scan, locking, pages).await
 }
 
-/// PostgreSQL's scan: free seats one result row each, locked as they are read, in pages
-/// growing from the party's size to [`PG_PAGE`].
+/// Page sizes of a PostgreSQL scan: the first page (at least the party's size), and the
+/// largest page.
+#[derive(Debug, Clone, Copy)]
+struct Pages {
+    first: i64,
+    max: i64,
+}
+
+/// Locking scans: every seat read is locked, so pages start at the party's size.
+const LOCKED_PAGES: Pages = Pages {
+    first: 1,
+    max: PG_PAGE,
+};
+/// A scan that locks nothing reads in big pages.
+const PEEK_PAGES: Pages = Pages {
+    first: PG_PAGE,
+    max: PG_PEEK_PAGE,
+};
+
+/// PostgreSQL's scan: free seats one result row each, locked as they are read (unless
+/// peeking), in pages growing from the party's size to [`PG_PAGE`] (bigger when peeking).
 ///
 /// Every seat read is locked (a row lock is a write, logged), and under a rush most scans
 /// find their block in the first free seats past other allocators' locks: a first page of
@@ -556,8 +596,11 @@ async fn allocate_by_seats(
     page_of: &PageOf<'_>,
     mut scan: ScanState,
     locking: &str,
+    pages: Pages,
 ) -> Result<ScanResult, StoreError> {
-    let mut page = i64::from(scan.allocator.quantity()).clamp(1, PG_PAGE);
+    let mut page = i64::from(scan.allocator.quantity())
+        .max(pages.first)
+        .clamp(1, pages.max);
     let sql = format!(
         "SELECT {SEAT_COLUMNS} FROM inv_seats WHERE {} \
          ORDER BY section_rank, row_no, seat_no LIMIT $7{locking}",
@@ -573,7 +616,7 @@ async fn allocate_by_seats(
         if (rows.len() as i64) < page {
             return Ok(scan.finish());
         }
-        page = (page * 4).min(PG_PAGE);
+        page = (page * 4).min(pages.max);
     }
 }
 
