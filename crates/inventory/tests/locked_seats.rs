@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use breakwater_inventory::InventoryStore;
-use breakwater_inventory::now_ms;
 use breakwater_inventory::store::{HoldOutcome, HoldRequest, Pick};
+use breakwater_inventory::{StoreError, now_ms};
 use breakwater_testkit::postgres::FreshDatabase;
 use breakwater_ticketing::{SectionSpec, VenueSpec};
 use sqlx::Connection;
@@ -158,5 +158,36 @@ async fn postgres_a_genuine_split_is_granted_without_waiting_for_locks() {
         .execute(&mut locker)
         .await
         .expect("rollback");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_only_locked_free_seats_are_contention_not_sold_out_and_hold_nothing() {
+    // Free: 1, 2, 3 — all locked by a transaction that never lets go while the hold runs.
+    let (db, store) = venue(4, &[4]).await;
+    let mut locker = lock_seats(db.url(), &[1, 2, 3]).await;
+    let started = Instant::now();
+    let error = tokio::time::timeout(
+        Duration::from_secs(5),
+        store.hold(&request("busy", best(2)), now_ms()),
+    )
+    .await
+    .expect("answered while the locks are held")
+    .expect_err("no answer can be given while every free seat is locked");
+    assert!(matches!(error, StoreError::Contended), "{error:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "gave up within its budget"
+    );
+    sqlx::query("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .expect("rollback");
+    // Nothing of the failed attempt stuck: the same hold id now holds.
+    let outcome = store
+        .hold(&request("busy", best(2)), now_ms())
+        .await
+        .expect("holds");
+    assert_eq!(numbers(&outcome), (vec![2, 3], true), "the centre pair");
     store.close().await;
 }

@@ -42,6 +42,7 @@ conformance!(
     declined_checkout_releases_and_captures_nothing,
     timed_out_checkout_settles_by_itself,
     bad_input_gets_4xx_and_changes_nothing,
+    unreachable_inventory_is_a_503_with_retry_after,
 );
 
 fn ids(seats: &Value) -> Vec<String> {
@@ -1020,5 +1021,33 @@ async fn bad_input_gets_4xx_and_changes_nothing(engine: Engine) {
         (sales["held"].as_u64(), sales["sold"].as_u64()),
         (Some(0), Some(0))
     );
+    stack.stop().await.unwrap();
+}
+
+async fn unreachable_inventory_is_a_503_with_retry_after(engine: Engine) {
+    let mut stack = Stack::start(engine).await.unwrap();
+    stack.open_event("e", seated_venue(1, 2, 5), 4, 300).await;
+    let token = stack.token("e", 1);
+    if let Some(inventory) = stack.inventory.take() {
+        inventory.shutdown().await.unwrap();
+    }
+    let response = stack
+        .http
+        .post(format!("{}/api/v1/events/e/holds", stack.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "k")
+        .json(&json!({"quantity": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "backend_unavailable", "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"), "{body}");
     stack.stop().await.unwrap();
 }

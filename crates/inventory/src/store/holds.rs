@@ -6,6 +6,7 @@
 //! overselling impossible whatever the concurrency: the database decides, row by row.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use breakwater_ticketing::allocation::MAX_QUANTITY;
 use breakwater_ticketing::{Allocator, SeatRef, Unit};
@@ -24,8 +25,15 @@ use crate::sql::{free_seat, placeholders};
 const PG_PAGE: i64 = 64;
 /// Free seats read per query at most by a PostgreSQL pass that locks nothing.
 const PG_PEEK_PAGE: i64 = 1_024;
-/// Attempts before a hold that keeps losing races (PostgreSQL only) gives up.
+/// Attempts before a hold that keeps losing races gives up.
 const ATTEMPTS: usize = 8;
+/// How long a hold keeps trying at most before it answers "contended, retry": well inside
+/// the callers' deadline (reservation's is 2 s by default), so the answer arrives.
+const HOLD_BUDGET: Duration = Duration::from_millis(1_000);
+/// PostgreSQL: how long one statement of a hold may wait for another transaction's row
+/// lock (SQLSTATE 55P03 past it). Allocators keep their locks for milliseconds; a wait
+/// this long means a stuck or overloaded peer, and the attempt is retried or given up.
+const LOCK_TIMEOUT: &str = "400ms";
 
 /// The connection of the transaction a hold runs in.
 type Tx = AnyConnection;
@@ -44,28 +52,35 @@ enum Attempt {
 impl InventoryStore {
     /// Holds the requested seats, all or nothing. A request whose `hold_id` was seen before
     /// returns that hold's seats and holds nothing more.
+    ///
+    /// Races lost to concurrent holds are retried here; one that keeps losing them for
+    /// [`HOLD_BUDGET`] gets [`StoreError::Contended`] with nothing held, for the caller to
+    /// try again later.
     pub async fn hold(
         &self,
         request: &HoldRequest,
         now_ms: i64,
     ) -> Result<HoldOutcome, StoreError> {
         validate(request, now_ms)?;
+        let started = Instant::now();
         let mut wait_for_locks = false;
-        for _ in 1..ATTEMPTS {
+        for attempt in 1..=ATTEMPTS {
+            // The last attempt waits for other allocators' locks whatever came before.
+            wait_for_locks |= attempt == ATTEMPTS;
             match self.try_hold(request, now_ms, wait_for_locks).await {
                 Ok(Attempt::Done(outcome)) => return Ok(outcome),
-                Ok(Attempt::Lost) => continue,
+                Ok(Attempt::Lost) => {}
                 Ok(Attempt::Contended) => wait_for_locks = true,
-                Err(error) if error.is_transient() => continue,
+                // A deadlock, a serialization failure, a lock wait past its timeout, a busy
+                // SQLite or an aborted batch: nothing of the attempt was kept.
+                Err(error) if error.is_transient() => wait_for_locks |= error.is_lock_timeout(),
                 Err(error) => return Err(error),
             }
-        }
-        match self.try_hold(request, now_ms, true).await? {
-            Attempt::Done(outcome) => Ok(outcome),
-            Attempt::Lost | Attempt::Contended => {
-                Err(StoreError::Invalid("too much contention, retry".into()))
+            if started.elapsed() >= HOLD_BUDGET {
+                break;
             }
         }
+        Err(StoreError::Contended)
     }
 
     /// Keeps a live hold's seats from expiring; `false` when it has expired or was released.
@@ -182,8 +197,12 @@ async fn hold_in_transaction(
     // last instants of holds, never a sale; the lost hold's checkout then fails at `pin` and
     // nothing is charged. Row locks taken below are thus never held across a disk flush.
     // Sent with BEGIN, in one round trip.
+    // A lock wait is bounded (see `LOCK_TIMEOUT`), so an attempt always ends in time to be
+    // retried or answered.
     let mut tx = pool
-        .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+        .begin_with(format!(
+            "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+        ))
         .await?;
     let (attempt, _) = place(&mut tx, &scan, request, now_ms).await?;
     if matches!(attempt, Attempt::Done(HoldOutcome::Held { .. })) {

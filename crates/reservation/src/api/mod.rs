@@ -78,8 +78,7 @@ async fn ready(
     if state.store.ping().await {
         Ok("ready")
     } else {
-        Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Err(ApiError::unavailable(
             "not_ready",
             "the reservation database does not answer",
         ))
