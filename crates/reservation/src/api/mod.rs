@@ -56,7 +56,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{order}", get(orders::show))
         .route(
             "/internal/v1/events/{event}",
-            put(admin::put_event).patch(admin::patch_event),
+            put(admin::put_event)
+                .post(admin::create_event)
+                .patch(admin::patch_event),
         )
         .route("/internal/v1/events/{event}/sales", get(admin::sales))
         .route("/healthz", get(|| async { "ok" }))

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Database;
 
-pub use events::{EventPatch, EventSettings, PutEventOutcome};
+pub use events::{CreateEventOutcome, EventPatch, EventSettings, PutEventOutcome};
 pub use holds::{BeginHold, HoldRecord, HoldResult, NewHold};
 pub use idempotency::{Claim, StoredResponse};
 pub use orders::{BeginCheckout, OrderRecord, SalesTotals};
