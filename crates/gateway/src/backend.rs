@@ -120,14 +120,15 @@ impl BackendClient {
         })
     }
 
-    /// Creates (or confirms, if identical) an event's sale.
-    pub async fn put_event(
+    /// Creates an event's sale, or confirms it if the very same one exists; never changes
+    /// an existing sale (a different one is refused with 409 `event_exists`).
+    pub async fn create_event(
         &self,
         id: &str,
         sale: &SaleSettings,
     ) -> Result<serde_json::Value, BackendError> {
         let url = format!("{}/internal/v1/events/{id}", self.base_url);
-        self.admin_call(self.http.put(url).json(sale)).await
+        self.admin_call(self.http.post(url).json(sale)).await
     }
 
     /// Changes some of an event's sale settings.

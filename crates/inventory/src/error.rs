@@ -22,6 +22,10 @@ pub enum StoreError {
     /// A request that makes no sense (validated before touching the database).
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// The hold kept losing races to concurrent holds (or waiting on their locks) until
+    /// its time was up. Nothing was held; trying again later may succeed.
+    #[error("too much contention, retry")]
+    Contended,
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -31,17 +35,25 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether retrying the whole transaction may succeed (PostgreSQL deadlock or
-    /// serialization failure, SQLite busy).
+    /// Whether retrying the whole transaction may succeed (PostgreSQL deadlock,
+    /// serialization failure or lock wait timeout, SQLite busy, an aborted write batch).
     pub fn is_transient(&self) -> bool {
-        let error = match self {
-            Self::Batch(breakwater_sqldb::GroupError::Aborted(_)) => return true,
-            Self::Database(error) => error,
-            _ => return false,
+        matches!(self, Self::Batch(breakwater_sqldb::GroupError::Aborted(_)))
+            || self.has_code(&["40001", "40P01", "55P03", "5", "6"])
+    }
+
+    /// Whether a PostgreSQL lock wait ran past `lock_timeout`.
+    pub fn is_lock_timeout(&self) -> bool {
+        self.has_code(&["55P03"])
+    }
+
+    fn has_code(&self, codes: &[&str]) -> bool {
+        let Self::Database(error) = self else {
+            return false;
         };
         error
             .as_database_error()
             .and_then(|error| error.code())
-            .is_some_and(|code| matches!(&*code, "40001" | "40P01" | "5" | "6"))
+            .is_some_and(|code| codes.contains(&&*code))
     }
 }

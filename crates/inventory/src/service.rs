@@ -40,6 +40,8 @@ fn to_status(error: StoreError) -> Status {
         | StoreError::AlreadySold(_)
         | StoreError::Pinned(_) => Status::failed_precondition(error.to_string()),
         StoreError::Invalid(_) => Status::invalid_argument(error.to_string()),
+        // Transient, nothing changed: the caller may retry (not a refusal to remember).
+        StoreError::Contended => Status::aborted(error.to_string()),
         StoreError::Database(_) | StoreError::Batch(_) => {
             tracing::error!(%error, "inventory database error");
             Status::unavailable("inventory database unavailable")

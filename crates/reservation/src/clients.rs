@@ -19,6 +19,15 @@ pub enum RemoteError {
         /// Its status.
         status: Box<tonic::Status>,
     },
+    /// The remote was too contended to do it now and changed nothing (gRPC `ABORTED`): the
+    /// same call may succeed when tried again.
+    #[error("{service} contended: {message}")]
+    Contended {
+        /// Which service.
+        service: &'static str,
+        /// What it said.
+        message: String,
+    },
     /// The remote did not answer in time or could not be reached: the outcome is unknown.
     #[error("{service} unavailable: {message}")]
     Unavailable {
@@ -41,6 +50,10 @@ impl RemoteError {
                 service,
                 status: Box::new(status),
             },
+            Code::Aborted => Self::Contended {
+                service,
+                message: status.message().to_owned(),
+            },
             _ => Self::Unavailable {
                 service,
                 message: status.to_string(),
@@ -52,7 +65,7 @@ impl RemoteError {
     pub fn refused_code(&self) -> Option<tonic::Code> {
         match self {
             Self::Refused { status, .. } => Some(status.code()),
-            Self::Unavailable { .. } => None,
+            Self::Contended { .. } | Self::Unavailable { .. } => None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The one place where failures become HTTP answers: `{"error": code, "message": …, …}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
@@ -15,7 +15,12 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: Map<String, Value>,
+    /// Sent as `Retry-After` (seconds): the request may succeed when tried again.
+    retry_after_seconds: Option<u64>,
 }
+
+/// How long a client should wait before retrying after a 503.
+const RETRY_AFTER_SECONDS: u64 = 1;
 
 impl ApiError {
     /// An error with no details.
@@ -25,6 +30,16 @@ impl ApiError {
             code,
             message: message.into(),
             details: Map::new(),
+            retry_after_seconds: None,
+        }
+    }
+
+    /// 503 `code` with `Retry-After`: nothing was decided, the same request may be tried
+    /// again shortly.
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            retry_after_seconds: Some(RETRY_AFTER_SECONDS),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
         }
     }
 
@@ -54,7 +69,8 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
-    /// The answer as a storable response (for idempotent replay).
+    /// The answer as a storable response (for idempotent replay). Only final answers are
+    /// stored; `Retry-After` belongs to answers that are not.
     pub fn into_stored(self) -> StoredResponse {
         StoredResponse {
             status: self.status.as_u16(),
@@ -75,15 +91,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "reservation store failure");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Self::unavailable(
             "storage_unavailable",
             "the reservation database is unavailable, retry shortly",
         )
@@ -93,11 +114,17 @@ impl From<StoreError> for ApiError {
 impl From<RemoteError> for ApiError {
     fn from(error: RemoteError) -> Self {
         tracing::warn!(%error, "backend call failed");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "backend_unavailable",
-            "a ticketing service did not answer, retry with the same Idempotency-Key",
-        )
+        match error {
+            RemoteError::Contended { .. } => Self::unavailable(
+                "contention",
+                "too many buyers asked for these seats at once and nothing was held; \
+                 retry with the same Idempotency-Key",
+            ),
+            RemoteError::Refused { .. } | RemoteError::Unavailable { .. } => Self::unavailable(
+                "backend_unavailable",
+                "a ticketing service did not answer, retry with the same Idempotency-Key",
+            ),
+        }
     }
 }
 

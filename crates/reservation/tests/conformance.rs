@@ -25,6 +25,7 @@ macro_rules! conformance {
 
 conformance!(
     admin_puts_events_idempotently_and_locks_the_venue,
+    admin_creates_an_event_once_and_a_refused_create_changes_nothing,
     admin_calls_need_the_key_and_valid_input,
     chosen_seats_are_held_all_or_nothing,
     best_available_prefers_adjacent_front_centre_then_splits,
@@ -45,6 +46,7 @@ conformance!(
     a_session_ended_by_leaving_only_reads,
     a_confirmed_order_ends_the_session,
     an_expired_session_still_reads_its_orders,
+    unreachable_inventory_is_a_503_with_retry_after,
 );
 
 fn ids(seats: &Value) -> Vec<String> {
@@ -122,6 +124,94 @@ async fn admin_puts_events_idempotently_and_locks_the_venue(engine: Engine) {
             sales["revenue_cents"].as_i64()
         ),
         (Some(0), Some(0), Some(0))
+    );
+    stack.stop().await.unwrap();
+}
+
+/// The event's stored settings: (currency, ticket limit, hold seconds, seats in the venue
+/// by reservation, seats in the venue by inventory).
+async fn stored_event(stack: &Stack, id: &str) -> (String, u32, u32, u64, u64) {
+    let store = breakwater_reservation::ReservationStore::open(&stack.databases.reservation, 1)
+        .await
+        .unwrap();
+    let event = store.event(id).await.unwrap().expect("the event exists");
+    store.close().await;
+    let inventory_seats = stack.sales(id).await["seats_total"].as_u64().unwrap();
+    (
+        event.currency,
+        event.ticket_limit_per_buyer,
+        event.hold_seconds,
+        event.seats_total,
+        inventory_seats,
+    )
+}
+
+async fn admin_creates_an_event_once_and_a_refused_create_changes_nothing(engine: Engine) {
+    let stack = Stack::start(engine).await.unwrap();
+    let body = |currency: &str, limit: u32, rows: u32| {
+        json!({"name": "Gala", "currency": currency, "ticket_limit_per_buyer": limit,
+               "hold_seconds": 300, "venue": seated_venue(1, rows, 4)})
+    };
+    let (status, created) = stack
+        .admin(
+            Method::POST,
+            "/internal/v1/events/gala",
+            Some(body("EUR", 4, 2)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["seats_total"], 8);
+    // The same event again: confirmed, unchanged.
+    let (status, same) = stack
+        .admin(
+            Method::POST,
+            "/internal/v1/events/gala",
+            Some(body("EUR", 4, 2)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same, created);
+    // A different event under the same id: refused, and nothing changes anywhere.
+    for other in [body("USD", 4, 2), body("EUR", 9, 2), body("EUR", 4, 3)] {
+        let (status, refused) = stack
+            .admin(Method::POST, "/internal/v1/events/gala", Some(other))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+        assert_eq!(refused["error"], "event_exists");
+        assert_eq!(
+            stored_event(&stack, "gala").await,
+            ("EUR".to_owned(), 4, 300, 8, 8)
+        );
+    }
+
+    // Concurrent creates of one new id with different settings: one wins, the others
+    // are refused and change nothing, so the event is exactly the winner's.
+    let answers = futures::future::join_all((1..=6).map(|limit| {
+        stack.admin(
+            Method::POST,
+            "/internal/v1/events/duo",
+            Some(body("EUR", limit, limit)),
+        )
+    }))
+    .await;
+    let winners: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    for (status, body) in &answers {
+        assert!(
+            *status == StatusCode::CREATED
+                || (*status == StatusCode::CONFLICT && body["error"] == "event_exists"),
+            "{status} {body}"
+        );
+    }
+    let limit = u32::try_from(winners[0]["ticket_limit_per_buyer"].as_u64().unwrap()).unwrap();
+    let seats = u64::from(limit) * 4;
+    assert_eq!(
+        stored_event(&stack, "duo").await,
+        ("EUR".to_owned(), limit, 300, seats, seats)
     );
     stack.stop().await.unwrap();
 }
@@ -1190,5 +1280,33 @@ async fn an_expired_session_still_reads_its_orders(engine: Engine) {
     );
     let (status, body) = stack.hold(&ran_out, "e", "h", json!({"quantity": 1})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    stack.stop().await.unwrap();
+}
+
+async fn unreachable_inventory_is_a_503_with_retry_after(engine: Engine) {
+    let mut stack = Stack::start(engine).await.unwrap();
+    stack.open_event("e", seated_venue(1, 2, 5), 4, 300).await;
+    let token = stack.token("e", 1);
+    if let Some(inventory) = stack.inventory.take() {
+        inventory.shutdown().await.unwrap();
+    }
+    let response = stack
+        .http
+        .post(format!("{}/api/v1/events/e/holds", stack.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "k")
+        .json(&json!({"quantity": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "backend_unavailable", "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"), "{body}");
     stack.stop().await.unwrap();
 }

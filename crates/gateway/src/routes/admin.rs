@@ -7,6 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use breakwater_line::{Clock, InvalidSetting, LineSettings, SystemClock};
+use breakwater_waitroom::WaitroomError;
 
 use crate::auth::bearer;
 use crate::model::{
@@ -65,7 +66,10 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// Creates an event: its sale in the backend (when there is one), then its line.
+/// Creates an event: its sale in the backend (when there is one), then its line. A create
+/// that is refused changes nothing: an id this gateway knows is refused before anything
+/// else, and the backend only ever creates a sale (or confirms the very same one), so a
+/// concurrent create of the same id through another gateway cannot change it either.
 pub async fn create_event(
     state: &GatewayState,
     request: &CreateEventRequest,
@@ -73,6 +77,9 @@ pub async fn create_event(
     let id = breakwater_line::EventId::parse(&request.id).map_err(invalid)?;
     let settings = line_settings(request)?;
     settings.validate().map_err(invalid)?;
+    if state.room.event(&id).is_ok() {
+        return Err(WaitroomError::EventExists.into());
+    }
     let sale = SaleSettings {
         name: settings.name.clone(),
         currency: settings.currency.clone(),
@@ -86,7 +93,7 @@ pub async fn create_event(
             .unwrap_or_else(VenueSpec::default_venue),
     };
     let sale = match &state.backend {
-        Some(backend) => Some(backend.put_event(id.as_str(), &sale).await?),
+        Some(backend) => Some(backend.create_event(id.as_str(), &sale).await?),
         None => None,
     };
     let view = state.room.create_event(&id, &settings).await?;

@@ -8,6 +8,7 @@
 //! overselling impossible whatever the concurrency: the database decides, row by row.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use breakwater_ticketing::allocation::MAX_QUANTITY;
 use breakwater_ticketing::{Allocator, SeatRef, Unit};
@@ -24,8 +25,17 @@ use crate::sql::{free_seat, placeholders};
 
 /// Free seats read (and locked) per query on PostgreSQL at most.
 const PG_PAGE: i64 = 64;
-/// Attempts before a hold that keeps losing races (PostgreSQL only) gives up.
+/// Free seats read per query at most by a PostgreSQL pass that locks nothing.
+const PG_PEEK_PAGE: i64 = 1_024;
+/// Attempts before a hold that keeps losing races gives up.
 const ATTEMPTS: usize = 8;
+/// How long a hold keeps trying at most before it answers "contended, retry": well inside
+/// the callers' deadline (reservation's is 2 s by default), so the answer arrives.
+const HOLD_BUDGET: Duration = Duration::from_millis(1_000);
+/// PostgreSQL: how long one statement of a hold may wait for another transaction's row
+/// lock (SQLSTATE 55P03 past it). Allocators keep their locks for milliseconds; a wait
+/// this long means a stuck or overloaded peer, and the attempt is retried or given up.
+const LOCK_TIMEOUT: &str = "400ms";
 
 /// The connection of the transaction a hold runs in.
 type Tx = AnyConnection;
@@ -34,37 +44,45 @@ type Tx = AnyConnection;
 enum Attempt {
     Done(HoldOutcome),
     Lost,
-    /// PostgreSQL: every free seat seen was locked by other allocators; retry waiting for
-    /// their locks, in a fresh transaction (waiting while holding this one's locks could
-    /// deadlock with another allocator doing the same).
+    /// PostgreSQL: the seats skipped as locked by other allocators may decide the answer (an
+    /// adjacent block, or enough seats at all, only counting them); retry waiting for their
+    /// locks, in a fresh transaction (waiting while holding this one's locks could deadlock
+    /// with another allocator doing the same).
     Contended,
 }
 
 impl InventoryStore {
     /// Holds the requested seats, all or nothing. A request whose `hold_id` was seen before
     /// returns that hold's seats and holds nothing more.
+    ///
+    /// Races lost to concurrent holds are retried here; one that keeps losing them for
+    /// [`HOLD_BUDGET`] gets [`StoreError::Contended`] with nothing held, for the caller to
+    /// try again later.
     pub async fn hold(
         &self,
         request: &HoldRequest,
         now_ms: i64,
     ) -> Result<HoldOutcome, StoreError> {
         validate(request, now_ms)?;
+        let started = Instant::now();
         let mut wait_for_locks = false;
-        for _ in 1..ATTEMPTS {
+        for attempt in 1..=ATTEMPTS {
+            // The last attempt waits for other allocators' locks whatever came before.
+            wait_for_locks |= attempt == ATTEMPTS;
             match self.try_hold(request, now_ms, wait_for_locks).await {
                 Ok(Attempt::Done(outcome)) => return Ok(outcome),
-                Ok(Attempt::Lost) => continue,
+                Ok(Attempt::Lost) => {}
                 Ok(Attempt::Contended) => wait_for_locks = true,
-                Err(error) if error.is_transient() => continue,
+                // A deadlock, a serialization failure, a lock wait past its timeout, a busy
+                // SQLite or an aborted batch: nothing of the attempt was kept.
+                Err(error) if error.is_transient() => wait_for_locks |= error.is_lock_timeout(),
                 Err(error) => return Err(error),
             }
-        }
-        match self.try_hold(request, now_ms, true).await? {
-            Attempt::Done(outcome) => Ok(outcome),
-            Attempt::Lost | Attempt::Contended => {
-                Err(StoreError::Invalid("too much contention, retry".into()))
+            if started.elapsed() >= HOLD_BUDGET {
+                break;
             }
         }
+        Err(StoreError::Contended)
     }
 
     /// Keeps a live hold's seats from expiring; `false` when it has expired or was released.
@@ -244,8 +262,12 @@ async fn hold_in_transaction(
     // last instants of holds, never a sale; the lost hold's checkout then fails at `pin` and
     // nothing is charged. Row locks taken below are thus never held across a disk flush.
     // Sent with BEGIN, in one round trip.
+    // A lock wait is bounded (see `LOCK_TIMEOUT`), so an attempt always ends in time to be
+    // retried or answered.
     let mut tx = pool
-        .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+        .begin_with(format!(
+            "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+        ))
         .await?;
     let (attempt, _) = place(&mut tx, &scan, request, now_ms).await?;
     if matches!(attempt, Attempt::Done(HoldOutcome::Held { .. })) {
@@ -515,10 +537,22 @@ async fn hold_best(
         (found, first_free) =
             allocate(tx, locking, event, quantity, section, START, now_ms).await?;
     }
-    if found.is_none() && locking == Locking::Skip {
-        // Skipping locked seats may have hidden seats that other buyers' allocations will
-        // leave free: before saying "not enough", look again waiting for those locks.
-        return Ok(Attempt::Contended);
+    if locking == Locking::Skip && !found.as_ref().is_some_and(|found| found.is_adjacent()) {
+        // The seats skipped are merely locked by other allocators' scans, which claim a few
+        // of them at most: they are still free. A split (or "not enough") is only the answer
+        // if it is one counting them; otherwise wait for those locks and look again.
+        let (counting_locked, _) =
+            allocate(tx, Locking::Peek, event, quantity, section, START, now_ms).await?;
+        let decided = match (&found, &counting_locked) {
+            (_, Some(everything)) if everything.is_adjacent() => false,
+            (None, Some(_)) => false,
+            // No block anywhere: this split stands (its seats are locked by this
+            // transaction); or too few seats even counting the locked ones.
+            _ => true,
+        };
+        if !decided {
+            return Ok(Attempt::Contended);
+        }
     }
     let block_row = found
         .as_ref()
@@ -567,6 +601,9 @@ enum Locking {
     Skip,
     /// PostgreSQL, second pass: lock, waiting for other allocators.
     Wait,
+    /// PostgreSQL, checking a first pass that found no adjacent block: read every free
+    /// seat, locked by others or not, and lock nothing (the answer is only compared).
+    Peek,
 }
 
 impl Locking {
@@ -583,7 +620,9 @@ impl Locking {
 /// On PostgreSQL each page is locked `FOR UPDATE SKIP LOCKED`: concurrent allocators lock
 /// and see disjoint free seats, so none waits for another and the claim that follows cannot
 /// lose a race (under a rush two buyers may thus get the second-best block rather than
-/// queue for the best). Smaller pages there keep fewer seats locked at once. SQLite runs
+/// queue for the best). Smaller pages there keep fewer seats locked at once. Seats skipped
+/// that way are still free, so a pass that finds no adjacent block is checked by one that
+/// counts them ([`Locking::Peek`]) before its split or "not enough" is believed. SQLite runs
 /// one writer at a time, so it needs no locks.
 /// Returns the allocation, if any, and the first free seat seen (for the next scan's hint).
 async fn allocate(
@@ -601,16 +640,36 @@ async fn allocate(
         now_ms,
     };
     let scan = ScanState::new(quantity, start);
-    let locking = match locking {
-        Locking::Skip => " FOR UPDATE SKIP LOCKED",
-        Locking::Wait => " FOR UPDATE",
+    let (locking, pages) = match locking {
+        Locking::Skip => (" FOR UPDATE SKIP LOCKED", LOCKED_PAGES),
+        Locking::Wait => (" FOR UPDATE", LOCKED_PAGES),
+        Locking::Peek => ("", PEEK_PAGES),
         Locking::None => return allocate_by_rows(tx, &page_of, scan).await,
     };
-    allocate_by_seats(tx, &page_of, scan, locking).await
+    allocate_by_seats(tx, &page_of, scan, locking, pages).await
 }
 
-/// PostgreSQL's scan: free seats one result row each, locked as they are read, in pages
-/// growing from the party's size to [`PG_PAGE`].
+/// Page sizes of a PostgreSQL scan: the first page (at least the party's size), and the
+/// largest page.
+#[derive(Debug, Clone, Copy)]
+struct Pages {
+    first: i64,
+    max: i64,
+}
+
+/// Locking scans: every seat read is locked, so pages start at the party's size.
+const LOCKED_PAGES: Pages = Pages {
+    first: 1,
+    max: PG_PAGE,
+};
+/// A scan that locks nothing reads in big pages.
+const PEEK_PAGES: Pages = Pages {
+    first: PG_PAGE,
+    max: PG_PEEK_PAGE,
+};
+
+/// PostgreSQL's scan: free seats one result row each, locked as they are read (unless
+/// peeking), in pages growing from the party's size to [`PG_PAGE`] (bigger when peeking).
 ///
 /// Every seat read is locked (a row lock is a write, logged), and under a rush most scans
 /// find their block in the first free seats past other allocators' locks: a first page of
@@ -621,8 +680,11 @@ async fn allocate_by_seats(
     page_of: &PageOf<'_>,
     mut scan: ScanState,
     locking: &str,
+    pages: Pages,
 ) -> Result<ScanResult, StoreError> {
-    let mut page = i64::from(scan.allocator.quantity()).clamp(1, PG_PAGE);
+    let mut page = i64::from(scan.allocator.quantity())
+        .max(pages.first)
+        .clamp(1, pages.max);
     let sql = format!(
         "SELECT {SEAT_COLUMNS} FROM inv_seats WHERE {} \
          ORDER BY section_rank, row_no, seat_no LIMIT $7{locking}",
@@ -638,7 +700,7 @@ async fn allocate_by_seats(
         if (rows.len() as i64) < page {
             return Ok(scan.finish());
         }
-        page = (page * 4).min(PG_PAGE);
+        page = (page * 4).min(pages.max);
     }
 }
 

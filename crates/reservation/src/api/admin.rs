@@ -13,11 +13,12 @@ use serde_json::{Value, json};
 
 use super::{AppState, input};
 use crate::auth;
+use crate::clients::RemoteError;
 use crate::error::ApiError;
 use crate::saga::now_ms;
-use crate::store::{EventPatch, EventSettings, PutEventOutcome};
+use crate::store::{CreateEventOutcome, EventPatch, EventSettings, PutEventOutcome};
 
-/// Body of `PUT /internal/v1/events/{id}`.
+/// Body of `PUT` and `POST /internal/v1/events/{id}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PutEventBody {
@@ -121,6 +122,37 @@ fn venue_sections(venue: &VenueSpec) -> Vec<inv::Section> {
         .collect()
 }
 
+fn invalid_venue(error: breakwater_ticketing::VenueError) -> ApiError {
+    ApiError::unprocessable("invalid_venue", error.to_string())
+}
+
+/// Creates the venue in inventory, confirms it unchanged, or replaces it while nothing was
+/// ever held there.
+async fn put_venue(
+    state: &AppState,
+    event_id: &str,
+    venue: &VenueSpec,
+) -> Result<inv::PutVenueResponse, RemoteError> {
+    state
+        .backends
+        .put_venue(inv::PutVenueRequest {
+            event_id: event_id.to_owned(),
+            sections: venue_sections(venue),
+        })
+        .await
+}
+
+fn venue_refused(error: RemoteError) -> ApiError {
+    match error.refused_code() {
+        Some(tonic::Code::FailedPrecondition) => ApiError::conflict(
+            "venue_locked",
+            "the venue cannot change once seats were held or sold",
+        ),
+        Some(_) => ApiError::unprocessable("invalid_venue", error.to_string()),
+        None => ApiError::from(error),
+    }
+}
+
 /// Creates the event's sale, or confirms it unchanged; a different venue once anything
 /// was held is refused (409).
 pub async fn put_event(
@@ -137,24 +169,10 @@ pub async fn put_event(
         Some(body.ticket_limit_per_buyer),
         Some(body.hold_seconds),
     )?;
-    body.venue
-        .validate()
-        .map_err(|error| ApiError::unprocessable("invalid_venue", error.to_string()))?;
-    let put = state
-        .backends
-        .put_venue(inv::PutVenueRequest {
-            event_id: event_id.clone(),
-            sections: venue_sections(&body.venue),
-        })
+    body.venue.validate().map_err(invalid_venue)?;
+    let put = put_venue(&state, &event_id, &body.venue)
         .await
-        .map_err(|error| match error.refused_code() {
-            Some(tonic::Code::FailedPrecondition) => ApiError::conflict(
-                "venue_locked",
-                "the venue cannot change once seats were held or sold",
-            ),
-            Some(_) => ApiError::unprocessable("invalid_venue", error.to_string()),
-            None => ApiError::from(error),
-        })?;
+        .map_err(venue_refused)?;
     let event = EventSettings {
         event_id,
         name: body.name.trim().to_owned(),
@@ -169,6 +187,60 @@ pub async fn put_event(
     let status = match outcome {
         PutEventOutcome::Created => StatusCode::CREATED,
         PutEventOutcome::Unchanged | PutEventOutcome::Updated => StatusCode::OK,
+    };
+    Ok((status, Json(settings_view(&event))).into_response())
+}
+
+/// Creates the event's sale and never changes an existing one (what the gateway's event
+/// create uses): 201 when created, 200 when the very same event exists, 409
+/// `event_exists` with nothing changed when a different one does. The id is claimed before
+/// the venue goes to inventory, so of concurrent creates only the winner's venue does.
+pub async fn create_event(
+    State(state): State<AppState>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admin_event_id(&headers, &state, &event_id)?;
+    let body: PutEventBody = input::json(&body)?;
+    check_settings(
+        Some(&body.name),
+        Some(&body.currency),
+        Some(body.ticket_limit_per_buyer),
+        Some(body.hold_seconds),
+    )?;
+    let seats_total = body.venue.validate().map_err(invalid_venue)?.total_units();
+    let event = EventSettings {
+        event_id,
+        name: body.name.trim().to_owned(),
+        currency: body.currency,
+        ticket_limit_per_buyer: body.ticket_limit_per_buyer,
+        hold_seconds: body.hold_seconds,
+        venue: body.venue,
+        seats_total,
+    };
+    let now = now_ms();
+    let outcome = state.store.create_event(&event, now).await?;
+    if outcome == CreateEventOutcome::Differs {
+        return Err(ApiError::conflict(
+            "event_exists",
+            "an event with this id exists with other settings; nothing was changed",
+        ));
+    }
+    // Created, or the same event again (whose venue may not have reached inventory yet:
+    // a retry after a failure finishes the job).
+    if let Err(error) = put_venue(&state, &event.event_id, &event.venue).await {
+        let refused = error.refused_code().is_some();
+        if refused && outcome == CreateEventOutcome::Created {
+            // Inventory refused the venue and holds nothing new: neither does reservation.
+            state.store.forget_created_event(&event, now).await?;
+        }
+        return Err(venue_refused(error));
+    }
+    state.events.forget(&event.event_id);
+    let status = match outcome {
+        CreateEventOutcome::Created => StatusCode::CREATED,
+        CreateEventOutcome::Identical | CreateEventOutcome::Differs => StatusCode::OK,
     };
     Ok((status, Json(settings_view(&event))).into_response())
 }

@@ -190,7 +190,10 @@ async fn place_new(
     let hold = HoldRecord::pending(new, hold_id.clone());
     let (result, answer) = match ask_inventory(state, &hold).await {
         Ok(asked) => asked,
-        Err(error) => {
+        // Inventory held nothing and said so: the key stays unused, and a retry with it
+        // asks again.
+        Err(NotAsked::HeldNothing(error)) => return Err(error.into()),
+        Err(NotAsked::Unknown(error)) => {
             // Inventory may have held seats before the line broke: leave a pending hold
             // for a retry to resume or the reconciler to give back.
             if let Err(store_error) = state.store.begin_hold(new, &hold_id, now).await {
@@ -236,7 +239,7 @@ async fn place(
             .complete_request(buyer, key, answer_for(&hold, now_ms()))
             .await?);
     }
-    let (result, answer) = ask_inventory(state, &hold).await?;
+    let (result, answer) = ask_inventory(state, &hold).await.map_err(ApiError::from)?;
     if let Some(sent) = state
         .store
         .settle_hold(&hold.hold_id, &result, now_ms(), (buyer, key, answer))
@@ -256,11 +259,29 @@ async fn place(
         .await?)
 }
 
-/// Inventory's answer for a pending hold, and the answer the request gets for it.
+/// Why inventory gave no outcome for a hold.
+enum NotAsked {
+    /// Inventory was too contended to decide and held nothing: not an answer to remember.
+    HeldNothing(RemoteError),
+    /// Inventory may or may not hold seats under the hold id.
+    Unknown(ApiError),
+}
+
+impl From<NotAsked> for ApiError {
+    fn from(error: NotAsked) -> Self {
+        match error {
+            NotAsked::HeldNothing(error) => error.into(),
+            NotAsked::Unknown(error) => error,
+        }
+    }
+}
+
+/// Inventory's answer for a pending hold, and the answer the request gets for it. Only
+/// final answers come back `Ok`: they are stored for the key and replayed.
 async fn ask_inventory(
     state: &AppState,
     hold: &HoldRecord,
-) -> Result<(HoldResult, StoredResponse), ApiError> {
+) -> Result<(HoldResult, StoredResponse), NotAsked> {
     let request = inv::HoldRequest {
         event_id: hold.buyer.event.clone(),
         hold_id: hold.hold_id.clone(),
@@ -268,13 +289,16 @@ async fn ask_inventory(
         expires_at_ms: hold.expires_at_ms,
     };
     let (result, answer) = match state.backends.hold(request).await {
-        Ok(response) => outcome(response, hold)?,
+        Ok(response) => outcome(response, hold).map_err(NotAsked::Unknown)?,
         Err(error @ RemoteError::Refused { .. }) => {
             tracing::warn!(%error, "inventory refused a hold");
             let answer = ApiError::conflict("hold_failed", "the hold could not be placed");
             (HoldResult::Rejected, answer.into_stored())
         }
-        Err(error) => return Err(error.into()),
+        Err(error @ RemoteError::Contended { .. }) => return Err(NotAsked::HeldNothing(error)),
+        Err(error @ RemoteError::Unavailable { .. }) => {
+            return Err(NotAsked::Unknown(error.into()));
+        }
     };
     let outcome = if matches!(result, HoldResult::Held { .. }) {
         "held"

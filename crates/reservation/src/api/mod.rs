@@ -57,7 +57,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{order}", get(orders::show))
         .route(
             "/internal/v1/events/{event}",
-            put(admin::put_event).patch(admin::patch_event),
+            put(admin::put_event)
+                .post(admin::create_event)
+                .patch(admin::patch_event),
         )
         .route("/internal/v1/events/{event}/sales", get(admin::sales))
         .route(
@@ -83,8 +85,7 @@ async fn ready(
     if state.store.ping().await {
         Ok("ready")
     } else {
-        Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Err(ApiError::unavailable(
             "not_ready",
             "the reservation database does not answer",
         ))

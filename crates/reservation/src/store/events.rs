@@ -51,6 +51,17 @@ pub enum PutEventOutcome {
     Updated,
 }
 
+/// What `create_event` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateEventOutcome {
+    /// New event.
+    Created,
+    /// The same event was already there (nothing changed).
+    Identical,
+    /// A different event has this id (nothing changed).
+    Differs,
+}
+
 const COLUMNS: &str =
     "event_id, name, currency, ticket_limit_per_buyer, hold_seconds, venue, seats_total";
 
@@ -99,6 +110,58 @@ impl ReservationStore {
             Some(_) => PutEventOutcome::Updated,
             None => PutEventOutcome::Created,
         })
+    }
+
+    /// Creates the event's settings unless its id is taken; never changes an existing event.
+    /// Concurrent creates of one id: exactly one creates, the others compare with it.
+    pub async fn create_event(
+        &self,
+        event: &EventSettings,
+        now_ms: i64,
+    ) -> Result<CreateEventOutcome, StoreError> {
+        let venue = serde_json::to_string(&event.venue)?;
+        let inserted = sqlx::query(
+            "INSERT INTO res_events (event_id, name, currency, ticket_limit_per_buyer, \
+             hold_seconds, venue, seats_total, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(&event.event_id)
+        .bind(&event.name)
+        .bind(&event.currency)
+        .bind(i64::from(event.ticket_limit_per_buyer))
+        .bind(i64::from(event.hold_seconds))
+        .bind(venue)
+        .bind(i64::try_from(event.seats_total).unwrap_or(i64::MAX))
+        .bind(now_ms)
+        .execute(&self.db.write)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(CreateEventOutcome::Created);
+        }
+        // The conflicting row is committed (PostgreSQL waits for it; SQLite has one writer).
+        Ok(match self.event(&event.event_id).await? {
+            Some(existing) if existing == *event => CreateEventOutcome::Identical,
+            _ => CreateEventOutcome::Differs,
+        })
+    }
+
+    /// Undoes `create_event` of `event` at `created_at_ms` (its venue was refused), unless
+    /// the event has changed since.
+    pub async fn forget_created_event(
+        &self,
+        event: &EventSettings,
+        created_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM res_events WHERE event_id = $1 AND created_at_ms = $2 \
+             AND updated_at_ms = $2",
+        )
+        .bind(&event.event_id)
+        .bind(created_at_ms)
+        .execute(&self.db.write)
+        .await?;
+        Ok(())
     }
 
     /// Applies `patch` (already validated); `None` when the event does not exist.

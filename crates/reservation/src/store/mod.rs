@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Database;
 
-pub use events::{EventPatch, EventSettings, PutEventOutcome};
+pub use events::{CreateEventOutcome, EventPatch, EventSettings, PutEventOutcome};
 pub use holds::{BeginHold, Cancel, HoldRecord, HoldResult, NewHold};
 pub use idempotency::{Claim, StoredResponse};
 pub use orders::{BeginCheckout, OrderRecord, SalesTotals};

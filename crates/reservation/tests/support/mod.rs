@@ -76,6 +76,7 @@ pub struct Stack {
 
 /// Settings a test may change before the stack starts.
 pub struct Tweaks {
+    pub inventory: breakwater_inventory::Config,
     pub payment: breakwater_payment::Config,
     pub reservation: breakwater_reservation::Config,
 }
@@ -97,6 +98,11 @@ impl Stack {
         let databases = Databases::create(engine).await?;
         let loopback = "127.0.0.1:0".parse()?;
         let mut tweaks = Tweaks {
+            inventory: breakwater_inventory::Config {
+                listen: loopback,
+                database_url: databases.inventory.clone(),
+                ..Default::default()
+            },
             payment: breakwater_payment::Config {
                 listen: loopback,
                 database_url: databases.payment.clone(),
@@ -115,12 +121,7 @@ impl Stack {
             },
         };
         tweak(&mut tweaks);
-        let inventory = breakwater_inventory::start(breakwater_inventory::Config {
-            listen: loopback,
-            database_url: databases.inventory.clone(),
-            ..Default::default()
-        })
-        .await?;
+        let inventory = breakwater_inventory::start(tweaks.inventory).await?;
         let payment = breakwater_payment::start(tweaks.payment).await?;
         let mut reservation_config = tweaks.reservation;
         reservation_config.inventory_url = inventory.url();
