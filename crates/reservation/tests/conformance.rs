@@ -1182,7 +1182,10 @@ async fn a_session_ended_by_leaving_only_reads(engine: Engine) {
     let (status, body) = stack
         .checkout(&token, hold_id, "c1", "sandbox:approve")
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "the hold went back: {body}");
+    assert_eq!(
+        (status, body["error"].clone()),
+        (StatusCode::FORBIDDEN, json!("session_ended"))
+    );
     let (status, shown) = stack
         .call(
             Method::GET,
@@ -1245,7 +1248,23 @@ async fn a_confirmed_order_ends_the_session(engine: Engine) {
             "sandbox:approve",
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        (status, body["error"].clone()),
+        (StatusCode::FORBIDDEN, json!("session_ended"))
+    );
+    // The bought hold is answered for what it is.
+    let (status, body) = stack
+        .checkout(
+            &token,
+            bought["id"].as_str().unwrap(),
+            "c3",
+            "sandbox:approve",
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (StatusCode::CONFLICT, json!("hold_checked_out"))
+    );
     let (_, orders) = stack
         .call(Method::GET, "/api/v1/orders", Some(&token), None, None)
         .await;

@@ -338,12 +338,12 @@ impl Waitroom {
     /// session (freeing the slot for the next in line).
     pub async fn leave(&self, event: &EventId, token: &str) -> Result<(), WaitroomError> {
         let keys = &self.engine.keys;
-        let (lineage, number) = match keys.verify_line(token, event.as_str()) {
-            Ok(line_token) => (line_token.lineage, line_token.number),
+        let (lineage, number, session) = match keys.verify_line(token, event.as_str()) {
+            Ok(line_token) => (line_token.lineage, line_token.number, false),
             Err(TokenError::WrongKind) => {
                 let access =
                     keys.verify_access(token, Some(event.as_str()), self.engine.clock.now_ms())?;
-                (access.lineage, access.number)
+                (access.lineage, access.number, true)
             }
             Err(error) => return Err(error.into()),
         };
@@ -358,7 +358,16 @@ impl Waitroom {
             .store
             .leave(event, number)
             .await
-            .map_err(WaitroomError::from_store)
+            .map_err(WaitroomError::from_store)?;
+        if session {
+            // The session has ended: this gateway refuses the token's purchases at once,
+            // without waiting for the sync (which brings the same change again, harmlessly).
+            line.view
+                .write()
+                .replica
+                .apply(&LineChange::Finished(number));
+        }
+        Ok(())
     }
 
     /// Ends an entered buyer's session (their order is done), freeing the slot.

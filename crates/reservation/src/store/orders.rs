@@ -103,10 +103,9 @@ impl ReservationStore {
             return Ok(BeginCheckout::HoldNotFound);
         }
         // In the transaction that takes the hold: a session ended before cannot buy (a
-        // hold that is not `held` any more is answered for what it is, below).
-        if hold.state == HoldState::Held
-            && super::sessions::session_ended_on(&mut tx, buyer).await?
-        {
+        // hold already bought is answered for what it is, below).
+        let bought = matches!(hold.state, HoldState::CheckingOut | HoldState::Converted);
+        if !bought && super::sessions::session_ended_on(&mut tx, buyer).await? {
             return Ok(BeginCheckout::SessionEnded);
         }
         let marked = sqlx::query(
