@@ -203,9 +203,9 @@ async fn a_stalled_serve_catches_up_at_most_its_tolerance() -> anyhow::Result<()
     let running = (stopped_at - read_at).as_secs_f64() + since_resume;
     let caught_up = after - before;
     // Running time at the rate, plus the tolerance, plus one, plus what the first read's
-    // replica (synced every 50 ms) may not have shown yet; a burst would add the whole
-    // second (1,000).
-    let most = RATE * (running + TOLERANCE_S + 0.05) + 1.0;
+    // replica (synced every 50 ms; allow a late sync) may not have shown yet; a burst
+    // would add the whole second (1,000).
+    let most = RATE * (running + TOLERANCE_S + 0.1) + 1.0;
     eprintln!(
         "stalled 1 s: admitted {caught_up} in {running:.3} s of running time (most {most:.0})"
     );
