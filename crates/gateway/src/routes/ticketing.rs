@@ -54,8 +54,8 @@ async fn seat_map(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
-    let call = event_call(&state, &event, &headers, Need::Identity)?;
     let path = format!("/api/v1/events/{event}/seats");
+    let call = event_call(&state, &event, &headers, Need::Identity)?;
     forward(&state, Method::GET, &path, headers, &call, Bytes::new()).await
 }
 
@@ -77,8 +77,7 @@ async fn show_hold(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let path = format!("/api/v1/holds/{}", resource(&hold, "hold")?);
-    let call = buyer_call(&state, &headers, Need::Identity)?;
-    forward(&state, Method::GET, &path, headers, &call, Bytes::new()).await
+    for_buyer(&state, Method::GET, &path, headers, Need::Identity).await
 }
 
 async fn release_hold(
@@ -89,8 +88,7 @@ async fn release_hold(
     let path = format!("/api/v1/holds/{}", resource(&hold, "hold")?);
     // A cancel only gives seats back: it needs no session (the backend answers a hold
     // that is gone, or was bought, for what it is).
-    let call = buyer_call(&state, &headers, Need::Identity)?;
-    forward(&state, Method::DELETE, &path, headers, &call, Bytes::new()).await
+    for_buyer(&state, Method::DELETE, &path, headers, Need::Identity).await
 }
 
 /// Checkout; a confirmed order ends the buyer's session, so their slot goes to the next
@@ -117,14 +115,12 @@ async fn orders(
     State(state): State<GatewayState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let call = buyer_call(&state, &headers, Need::Identity)?;
-    forward(
+    for_buyer(
         &state,
         Method::GET,
         "/api/v1/orders",
         headers,
-        &call,
-        Bytes::new(),
+        Need::Identity,
     )
     .await
 }
@@ -135,8 +131,19 @@ async fn show_order(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let path = format!("/api/v1/orders/{}", resource(&order, "order")?);
-    let call = buyer_call(&state, &headers, Need::Identity)?;
-    forward(&state, Method::GET, &path, headers, &call, Bytes::new()).await
+    for_buyer(&state, Method::GET, &path, headers, Need::Identity).await
+}
+
+/// Forwards a bodiless call about the buyer's own holds and orders.
+async fn for_buyer(
+    state: &GatewayState,
+    method: Method,
+    path: &str,
+    headers: HeaderMap,
+    need: Need,
+) -> Result<Response, ApiError> {
+    let call = buyer_call(state, &headers, need)?;
+    forward(state, method, path, headers, &call, Bytes::new()).await
 }
 
 /// A hold or order id from the path; anything else names nothing.

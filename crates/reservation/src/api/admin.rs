@@ -153,6 +153,39 @@ fn venue_refused(error: RemoteError) -> ApiError {
     }
 }
 
+/// The admin key, the event id and the body of a create or put, checked.
+fn event_body(
+    headers: &HeaderMap,
+    state: &AppState,
+    event_id: &str,
+    body: &Bytes,
+) -> Result<PutEventBody, ApiError> {
+    admin_event_id(headers, state, event_id)?;
+    let body: PutEventBody = input::json(body)?;
+    check_settings(
+        Some(&body.name),
+        Some(&body.currency),
+        Some(body.ticket_limit_per_buyer),
+        Some(body.hold_seconds),
+    )?;
+    Ok(body)
+}
+
+impl PutEventBody {
+    /// The event's settings, its venue holding `seats_total` tickets.
+    fn into_settings(self, event_id: String, seats_total: u64) -> EventSettings {
+        EventSettings {
+            event_id,
+            name: self.name.trim().to_owned(),
+            currency: self.currency,
+            ticket_limit_per_buyer: self.ticket_limit_per_buyer,
+            hold_seconds: self.hold_seconds,
+            venue: self.venue,
+            seats_total,
+        }
+    }
+}
+
 /// Creates the event's sale, or confirms it unchanged; a different venue once anything
 /// was held is refused (409).
 pub async fn put_event(
@@ -161,27 +194,12 @@ pub async fn put_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    admin_event_id(&headers, &state, &event_id)?;
-    let body: PutEventBody = input::json(&body)?;
-    check_settings(
-        Some(&body.name),
-        Some(&body.currency),
-        Some(body.ticket_limit_per_buyer),
-        Some(body.hold_seconds),
-    )?;
+    let body = event_body(&headers, &state, &event_id, &body)?;
     body.venue.validate().map_err(invalid_venue)?;
     let put = put_venue(&state, &event_id, &body.venue)
         .await
         .map_err(venue_refused)?;
-    let event = EventSettings {
-        event_id,
-        name: body.name.trim().to_owned(),
-        currency: body.currency,
-        ticket_limit_per_buyer: body.ticket_limit_per_buyer,
-        hold_seconds: body.hold_seconds,
-        venue: body.venue,
-        seats_total: put.seats_total,
-    };
+    let event = body.into_settings(event_id, put.seats_total);
     let outcome = state.store.put_event(&event, now_ms()).await?;
     state.events.forget(&event.event_id);
     let status = match outcome {
@@ -201,24 +219,9 @@ pub async fn create_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    admin_event_id(&headers, &state, &event_id)?;
-    let body: PutEventBody = input::json(&body)?;
-    check_settings(
-        Some(&body.name),
-        Some(&body.currency),
-        Some(body.ticket_limit_per_buyer),
-        Some(body.hold_seconds),
-    )?;
+    let body = event_body(&headers, &state, &event_id, &body)?;
     let seats_total = body.venue.validate().map_err(invalid_venue)?.total_units();
-    let event = EventSettings {
-        event_id,
-        name: body.name.trim().to_owned(),
-        currency: body.currency,
-        ticket_limit_per_buyer: body.ticket_limit_per_buyer,
-        hold_seconds: body.hold_seconds,
-        venue: body.venue,
-        seats_total,
-    };
+    let event = body.into_settings(event_id, seats_total);
     let now = now_ms();
     let outcome = state.store.create_event(&event, now).await?;
     if outcome == CreateEventOutcome::Differs {

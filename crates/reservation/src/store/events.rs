@@ -65,6 +65,30 @@ pub enum CreateEventOutcome {
 const COLUMNS: &str =
     "event_id, name, currency, ticket_limit_per_buyer, hold_seconds, venue, seats_total";
 
+/// Inserts an event's settings: `$1` id, `$2` name, `$3` currency, `$4` ticket limit, `$5`
+/// hold seconds, `$6` venue, `$7` seats, `$8` now (as [`bind_event`] binds them); callers
+/// add the `ON CONFLICT` clause.
+const INSERT_EVENT: &str = "INSERT INTO res_events (event_id, name, currency, \
+     ticket_limit_per_buyer, hold_seconds, venue, seats_total, created_at_ms, updated_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+
+fn bind_event<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    event: &'q EventSettings,
+    venue: &'q str,
+    now_ms: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(&event.event_id)
+        .bind(&event.name)
+        .bind(&event.currency)
+        .bind(i64::from(event.ticket_limit_per_buyer))
+        .bind(i64::from(event.hold_seconds))
+        .bind(venue)
+        .bind(i64::try_from(event.seats_total).unwrap_or(i64::MAX))
+        .bind(now_ms)
+}
+
 impl ReservationStore {
     /// The event's settings, if it exists.
     pub async fn event(&self, event_id: &str) -> Result<Option<EventSettings>, StoreError> {
@@ -88,24 +112,14 @@ impl ReservationStore {
             return Ok(PutEventOutcome::Unchanged);
         }
         let venue = serde_json::to_string(&event.venue)?;
-        sqlx::query(
-            "INSERT INTO res_events (event_id, name, currency, ticket_limit_per_buyer, \
-             hold_seconds, venue, seats_total, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (event_id) DO UPDATE SET name = $2, currency = $3, \
+        let sql = format!(
+            "{INSERT_EVENT} ON CONFLICT (event_id) DO UPDATE SET name = $2, currency = $3, \
              ticket_limit_per_buyer = $4, hold_seconds = $5, venue = $6, seats_total = $7, \
-             updated_at_ms = $8",
-        )
-        .bind(&event.event_id)
-        .bind(&event.name)
-        .bind(&event.currency)
-        .bind(i64::from(event.ticket_limit_per_buyer))
-        .bind(i64::from(event.hold_seconds))
-        .bind(venue)
-        .bind(i64::try_from(event.seats_total).unwrap_or(i64::MAX))
-        .bind(now_ms)
-        .execute(&self.db.write)
-        .await?;
+             updated_at_ms = $8"
+        );
+        bind_event(sqlx::query(&sql), event, &venue, now_ms)
+            .execute(&self.db.write)
+            .await?;
         Ok(match existing {
             Some(_) => PutEventOutcome::Updated,
             None => PutEventOutcome::Created,
@@ -120,22 +134,11 @@ impl ReservationStore {
         now_ms: i64,
     ) -> Result<CreateEventOutcome, StoreError> {
         let venue = serde_json::to_string(&event.venue)?;
-        let inserted = sqlx::query(
-            "INSERT INTO res_events (event_id, name, currency, ticket_limit_per_buyer, \
-             hold_seconds, venue, seats_total, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(&event.event_id)
-        .bind(&event.name)
-        .bind(&event.currency)
-        .bind(i64::from(event.ticket_limit_per_buyer))
-        .bind(i64::from(event.hold_seconds))
-        .bind(venue)
-        .bind(i64::try_from(event.seats_total).unwrap_or(i64::MAX))
-        .bind(now_ms)
-        .execute(&self.db.write)
-        .await?
-        .rows_affected();
+        let sql = format!("{INSERT_EVENT} ON CONFLICT (event_id) DO NOTHING");
+        let inserted = bind_event(sqlx::query(&sql), event, &venue, now_ms)
+            .execute(&self.db.write)
+            .await?
+            .rows_affected();
         if inserted == 1 {
             return Ok(CreateEventOutcome::Created);
         }
