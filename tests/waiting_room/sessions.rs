@@ -137,5 +137,24 @@ async fn an_ended_session_reads_its_orders_and_buys_nothing_more() -> anyhow::Re
         )
         .await?;
     anyhow::ensure!(sales["held"] == 0 && sales["sold"] == 1, "sales: {sales}");
+
+    // A buyer who entered and then gives up their place with the line token: the session
+    // ends all the same.
+    let line = serve.join("gig").await?;
+    let quitter = serve.enter_when_ready("gig", &line).await?;
+    let (status, _) = serve
+        .call(
+            Method::DELETE,
+            "/api/v1/events/gig/queue",
+            Some(&line),
+            None,
+        )
+        .await?;
+    anyhow::ensure!(status == StatusCode::NO_CONTENT);
+    let (status, body) = hold(quitter).await?;
+    anyhow::ensure!(
+        status == StatusCode::FORBIDDEN && body["error"] == "session_ended",
+        "a hold after leaving with the line token: {status} {body}"
+    );
     Ok(())
 }

@@ -46,8 +46,20 @@ impl AccessToken {
     /// The buyer's identity within the event, as the ticketing backend keys it: never the
     /// same for two buyers of one event.
     pub fn buyer_id(&self) -> String {
-        format!("{:016x}-{}", self.lineage, self.number)
+        buyer_id(self.lineage, self.number)
     }
+}
+
+impl LineToken {
+    /// The identity of the buyer holding this place, as [`AccessToken::buyer_id`] gives it
+    /// once they entered.
+    pub fn buyer_id(&self) -> String {
+        buyer_id(self.lineage, self.number)
+    }
+}
+
+fn buyer_id(lineage: u64, number: u64) -> String {
+    format!("{lineage:016x}-{number}")
 }
 
 /// Whether `text` is a buyer id as [`AccessToken::buyer_id`] writes them.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use breakwater_line::{
-    Clock, EventId, EventState, LineChange, LineSettings, Lineage, Lottery, Session, Standing,
+    Clock, EventId, EventState, LineChange, LineReplica, LineSettings, Lottery, Session, Standing,
     advise,
 };
 use breakwater_line_store::{EnterOutcome, Epoch, LineStore, StoreError};
@@ -388,6 +388,29 @@ impl Waitroom {
         Ok(())
     }
 
+    /// The buyer identity whose session `token` ends if given to [`Self::leave`]: an access
+    /// token's, or a line token's whose holder entered; `None` for a place still in line.
+    pub fn session_ended_by_leaving(
+        &self,
+        event: &EventId,
+        token: &str,
+    ) -> Result<Option<String>, WaitroomError> {
+        let keys = &self.engine.keys;
+        let now = self.engine.clock.now_ms();
+        match keys.verify_line(token, event.as_str()) {
+            Ok(place) => {
+                let line = self.engine.line(event)?;
+                let entered = standing_of(&line.view.read().replica, &place, now);
+                Ok((entered == Standing::Entered).then(|| place.buyer_id()))
+            }
+            Err(TokenError::WrongKind) => {
+                let access = keys.verify_access(token, Some(event.as_str()), now)?;
+                Ok(Some(access.buyer_id()))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// Refuses a buyer whose session this gateway knows has ended (they left, their order
     /// was confirmed, it ran out, or their line no longer exists): such a token may only
     /// read the buyer's orders. A session entered through another gateway a moment ago is
@@ -396,7 +419,7 @@ impl Waitroom {
         let line = self.engine.line(event)?;
         let view = line.view.read();
         let replica = &view.replica;
-        if u64::from(replica.lineage()) != buyer.lineage {
+        if !of_this_line(replica, buyer.lineage) {
             return Err(WaitroomError::SessionEnded);
         }
         match replica.session(buyer.number, self.engine.clock.now_ms()) {
@@ -534,16 +557,21 @@ impl Waitroom {
 
 /// Where the buyer holding `token` stands: a token of another lineage belongs to a line
 /// that no longer exists, so its place is gone.
-fn standing_of(replica: &breakwater_line::LineReplica, token: &LineToken, now: u64) -> Standing {
-    if u64::from(replica.lineage()) != token.lineage {
+fn standing_of(replica: &LineReplica, token: &LineToken, now: u64) -> Standing {
+    if !of_this_line(replica, token.lineage) {
         return Standing::Expired;
     }
     replica.standing(token.number, now)
 }
 
-/// Whether a token of `lineage` belongs to the line as it is now.
+/// Whether a token of `lineage` belongs to the line as `replica` has it now.
+fn of_this_line(replica: &LineReplica, lineage: u64) -> bool {
+    u64::from(replica.lineage()) == lineage
+}
+
+/// The same, for `line`'s replica.
 fn is_of_line(line: &Line, lineage: u64) -> bool {
-    line.view.read().replica.lineage() == Lineage::new(lineage)
+    of_this_line(&line.view.read().replica, lineage)
 }
 
 /// A standing as the API shows it.

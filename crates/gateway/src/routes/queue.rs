@@ -131,15 +131,13 @@ pub async fn leave(
         .or_else(|| cookie(&headers, &access_cookie(event.as_str())))
         .or_else(|| cookie(&headers, &line_cookie(event.as_str())))
         .ok_or(ApiError::MissingToken)?;
-    if let (Ok(buyer), Some(backend)) = (
-        state.room.verify_access(token, Some(&event)),
+    if let (Some(buyer), Some(backend)) = (
+        state.room.session_ended_by_leaving(&event, token)?,
         state.backend.as_ref(),
     ) {
         // An entered buyer leaving ends their session at the backend first, so their
         // token stops buying at once whichever gateway it comes through.
-        backend
-            .end_session(event.as_str(), &buyer.buyer_id())
-            .await?;
+        backend.end_session(event.as_str(), &buyer).await?;
     }
     state.room.leave(&event, token).await?;
     Ok(StatusCode::NO_CONTENT)
