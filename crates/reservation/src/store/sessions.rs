@@ -46,12 +46,6 @@ impl ReservationStore {
         tx.commit().await?;
         Ok(released)
     }
-
-    /// Whether the buyer's session has ended.
-    pub async fn session_ended(&self, buyer: &Buyer) -> Result<bool, StoreError> {
-        let mut connection = self.db.read.acquire().await?;
-        session_ended_on(&mut connection, buyer).await
-    }
 }
 
 /// Ends the buyer's session and marks their unpaid holds released, on `connection` (in
