@@ -16,7 +16,7 @@ use breakwater_proto::payment as pay;
 use breakwater_ticketing::{HoldState, OrderState, SagaStep};
 
 use crate::clients::{Backends, RemoteError};
-use crate::store::{OrderRecord, ReservationStore, SessionEnd, StoreError};
+use crate::store::{OrderRecord, ReservationStore, StoreError};
 
 /// Why driving an order stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -150,20 +150,14 @@ impl Saga {
                 now_ms(),
             )
             .await?;
-        if finished {
+        if let Some(unpaid) = finished {
             metrics::counter!("breakwater_checkouts_total", "outcome" => "confirmed").increment(1);
-            // The confirmation ended the buyer's session; their other unpaid holds go back
-            // on sale now rather than when they lapse.
-            if let Err(error) = crate::sessions::end(
-                &self.store,
-                &self.backends,
-                &order.buyer,
-                SessionEnd::OrderConfirmed,
-                now_ms(),
-            )
-            .await
-            {
-                tracing::warn!(%error, order_id = %order.order_id, "unpaid holds left to lapse");
+            // The confirmation ended the buyer's session and took back their other unpaid
+            // holds; their seats go back on sale now rather than when they lapse.
+            for hold_id in unpaid {
+                if let Err(error) = self.backends.release(&hold_id).await {
+                    tracing::warn!(%error, %hold_id, "an unpaid hold is left to lapse");
+                }
             }
         }
         Ok(Progress::Moved)
@@ -184,7 +178,7 @@ impl Saga {
                 now_ms(),
             )
             .await?;
-        if finished {
+        if finished.is_some() {
             metrics::counter!("breakwater_checkouts_total", "outcome" => "failed").increment(1);
         }
         Ok(Progress::Moved)
@@ -214,7 +208,7 @@ impl Saga {
                 now_ms(),
             )
             .await?;
-        if finished {
+        if finished.is_some() {
             metrics::counter!("breakwater_checkouts_total", "outcome" => "refunded").increment(1);
         }
         Ok(Progress::Moved)

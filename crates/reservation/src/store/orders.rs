@@ -183,8 +183,9 @@ impl ReservationStore {
     }
 
     /// Ends the saga from step `from`: the order takes `order_state` and its hold
-    /// `hold_state` (and a confirmed order ends the buyer's session), in one transaction;
-    /// `false` when another driver already ended it.
+    /// `hold_state`, and a confirmed order ends the buyer's session, in one transaction.
+    /// Returns the buyer's unpaid holds the session's end took back (their seats are the
+    /// caller's to give back at inventory); `None` when another driver already ended it.
     pub async fn finish_order(
         &self,
         order: &OrderRecord,
@@ -192,7 +193,7 @@ impl ReservationStore {
         order_state: OrderState,
         hold_state: HoldState,
         now_ms: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Vec<String>>, StoreError> {
         let mut tx = self.db.write.begin().await?;
         let moved = sqlx::query(
             "UPDATE res_orders SET step = 'done', state = $3, updated_at_ms = $4 \
@@ -206,7 +207,7 @@ impl ReservationStore {
         .await?
         .rows_affected();
         if moved == 0 {
-            return Ok(false);
+            return Ok(None);
         }
         sqlx::query("UPDATE res_holds SET state = $2, updated_at_ms = $3 WHERE hold_id = $1")
             .bind(&order.hold_id)
@@ -214,10 +215,11 @@ impl ReservationStore {
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
+        let mut unpaid = Vec::new();
         if order_state == OrderState::Confirmed {
             // A confirmed order ends the buyer's session, in the same transaction: from
             // now on their token only reads.
-            super::sessions::end_session_on(
+            unpaid = super::sessions::end_session_on(
                 &mut tx,
                 &order.buyer,
                 SessionEnd::OrderConfirmed,
@@ -226,7 +228,7 @@ impl ReservationStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(unpaid))
     }
 
     /// The buyer's orders, oldest first.

@@ -49,13 +49,13 @@ impl ReservationStore {
 }
 
 /// Ends the buyer's session and marks their unpaid holds released, on `connection` (in
-/// the caller's transaction).
+/// the caller's transaction); returns the holds released now.
 pub(super) async fn end_session_on(
     connection: &mut sqlx::AnyConnection,
     buyer: &Buyer,
     why: SessionEnd,
     now_ms: i64,
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     sqlx::query(
         "INSERT INTO res_ended_sessions (event_id, buyer, reason, ended_at_ms) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (event_id, buyer) DO NOTHING",
@@ -67,16 +67,16 @@ pub(super) async fn end_session_on(
     .execute(&mut *connection)
     .await?;
     // Only holds no checkout has taken: a checkout's hold is its saga's to settle.
-    sqlx::query(
+    Ok(sqlx::query_scalar(
         "UPDATE res_holds SET state = 'released', updated_at_ms = $3 \
-         WHERE event_id = $1 AND buyer = $2 AND state = 'held' AND order_id IS NULL",
+         WHERE event_id = $1 AND buyer = $2 AND state = 'held' AND order_id IS NULL \
+         RETURNING hold_id",
     )
     .bind(&buyer.event)
     .bind(&buyer.id)
     .bind(now_ms)
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
+    .fetch_all(&mut *connection)
+    .await?)
 }
 
 /// Whether the buyer's session has ended, read on `connection` (inside a transaction, so a
