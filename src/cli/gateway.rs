@@ -185,6 +185,7 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
         admin_key: AdminKey::new(config.admin_key.as_str()),
         metrics,
     });
+    breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
     let router = breakwater_gateway::router(state);
     runtime::serve_http(config.listen, router, shutdown, |address| {
         tracing::info!(%address, gateway = room.gateway_id(), "gateway listening");

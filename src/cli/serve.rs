@@ -118,6 +118,7 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
         admin_key: AdminKey::new(admin_key.as_str()),
         metrics,
     });
+    breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
     if !config.no_demo {
         open_demo_event(&state).await?;
     }

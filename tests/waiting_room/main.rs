@@ -7,4 +7,5 @@ mod multi_gateway;
 mod redis_outage;
 mod serve_restart;
 mod sessions;
+mod sold_out;
 mod support;

@@ -100,6 +100,7 @@ fn waitroom_parts(error: &WaitroomError) -> (StatusCode, &'static str, Option<u6
         WaitroomError::PlaceExpired => (StatusCode::GONE, "place_expired", None),
         WaitroomError::Closed => (StatusCode::CONFLICT, "event_closed", None),
         WaitroomError::SessionEnded => (StatusCode::FORBIDDEN, "session_ended", None),
+        WaitroomError::SoldOut => (StatusCode::GONE, "sold_out", None),
         WaitroomError::Unavailable {
             retry_after_seconds,
         } => (

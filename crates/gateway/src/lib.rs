@@ -10,6 +10,7 @@ mod model;
 mod openapi;
 mod routes;
 mod state;
+mod stock;
 
 pub use backend::{BackendClient, BackendError, SaleSettings};
 pub use error::ApiError;
@@ -17,3 +18,4 @@ pub use model::{AdminEventBody, CreateEventRequest, SectionSpec, VenueSpec};
 pub use routes::admin::create_event;
 pub use routes::router;
 pub use state::{AdminKey, GatewayParts, GatewayState};
+pub use stock::spawn_stock_watch;

@@ -31,7 +31,8 @@ pub fn parse_rfc3339(field: &str, text: &str) -> Result<u64, ApiError> {
 /// A buyer's status: the answer to a poll.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueStatusBody {
-    /// `waiting` | `ready` | `entered` | `expired`.
+    /// `waiting` | `ready` | `entered` | `expired` | `sold_out` (the event has no seats
+    /// left and none can come back: stop waiting).
     #[schema(example = "waiting")]
     pub state: &'static str,
     /// 1-based place among those still waiting (1 = next); while waiting, once the sale
@@ -41,6 +42,17 @@ pub struct QueueStatusBody {
     /// Estimated seconds until admission; absent while the line is paused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eta_seconds: Option<u64>,
+    /// The shortest wait to expect: buyers ahead leave as often as buyers have so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta_low_seconds: Option<u64>,
+    /// The longest wait to expect if admissions keep the configured rate (nobody ahead
+    /// leaves); absent when the cap on active buyers, not the rate, holds the line back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta_high_seconds: Option<u64>,
+    /// Seats left, coarsely: at least this many (1,000, 500, 100, 50, 20, 10, 5, 1 or 0;
+    /// 0 while all are held and some may come back). Absent until the backend was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seats_left: Option<u64>,
     /// Poll again after this many milliseconds (polls are also heartbeats).
     pub poll_after_ms: u64,
     /// While ready: enter before this time (RFC 3339) or lose the place.
@@ -54,6 +66,9 @@ impl From<&QueueStatus> for QueueStatusBody {
             state: status.state.as_str(),
             position: status.position,
             eta_seconds: status.eta_seconds,
+            eta_low_seconds: status.eta_low_seconds,
+            eta_high_seconds: status.eta_high_seconds,
+            seats_left: status.seats_left,
             poll_after_ms: status.poll_after_ms,
             enter_by: status.enter_by_ms.map(rfc3339),
         }
@@ -316,6 +331,15 @@ pub struct StatsBody {
     pub admitted_total: u64,
     /// Ever entered.
     pub entered_total: u64,
+    /// Ever joined (as far as this gateway knows).
+    pub joined_total: u64,
+    /// Left the line or dropped out before their turn.
+    pub departed_total: u64,
+    /// Seats left, coarsely, as the line tells buyers (absent until the backend was asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seats_left: Option<u64>,
+    /// Nothing left and nothing held can come back.
+    pub sold_out: bool,
     /// Admitted but neither entered nor still ready: forfeited or left.
     pub forfeited_total: u64,
     pub admission_rate_per_second: f64,
@@ -336,6 +360,10 @@ impl From<LineStats> for StatsBody {
             entered: stats.entered,
             admitted_total: stats.admitted_total,
             entered_total: stats.entered_total,
+            joined_total: stats.joined_total,
+            departed_total: stats.departed_total,
+            seats_left: stats.stock.map(|level| level.seats_left),
+            sold_out: stats.stock.is_some_and(|level| level.sold_out),
             forfeited_total: stats
                 .admitted_total
                 .saturating_sub(stats.entered_total + stats.ready),

@@ -1,9 +1,10 @@
 //! The change log's text form, as the Lua scripts write it: `<tag>|<fields>`.
 //!
 //! `S|<json>` settings, `A|<deadline>|n,n,…` admitted, `L|n` left, `D|n,n,…` dropped,
-//! `E|n|<session end>` entered, `F|n` finished, `R|n,n,…` reinstated, `O|<size>` opened.
+//! `E|n|<session end>` entered, `F|n` finished, `R|n,n,…` reinstated, `O|<size>` opened,
+//! `K|<seats left>|<sold out 1/0>` stock.
 
-use breakwater_line::{LineChange, LineSettings};
+use breakwater_line::{LineChange, LineSettings, StockLevel};
 use breakwater_line_store::StoreError;
 
 /// Reads one log entry.
@@ -36,9 +37,23 @@ pub(crate) fn decode_change(text: &str) -> Result<LineChange, StoreError> {
         "O" => LineChange::Opened {
             prequeue_size: number(rest).ok_or_else(bad)?,
         },
+        "K" => LineChange::Stock(decode_stock(rest).ok_or_else(bad)?),
         _ => return Err(bad()),
     };
     Ok(change)
+}
+
+/// The stock as the state hash's `stk` field and the log write it: `<seats left>|<0|1>`.
+pub(crate) fn decode_stock(text: &str) -> Option<StockLevel> {
+    let (seats_left, sold_out) = text.split_once('|')?;
+    Some(StockLevel {
+        seats_left: number(seats_left)?,
+        sold_out: match sold_out {
+            "1" => true,
+            "0" => false,
+            _ => return None,
+        },
+    })
 }
 
 /// A non-negative integer as Lua prints it (Lua 5.1 prints doubles, so `12.0` or
@@ -76,6 +91,14 @@ mod tests {
             decode_change("O|12").unwrap(),
             LineChange::Opened { prequeue_size: 12 }
         );
+        assert_eq!(
+            decode_change("K|500|0").unwrap(),
+            LineChange::Stock(StockLevel {
+                seats_left: 500,
+                sold_out: false
+            })
+        );
+        assert!(decode_change("K|0|2").is_err());
         assert!(decode_change("X|1").is_err());
         assert!(decode_change("A|1|x").is_err());
     }

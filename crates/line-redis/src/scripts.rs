@@ -29,6 +29,7 @@ pub(crate) struct Scripts {
     pub leave: Script,
     pub finish: Script,
     pub restore: Script,
+    pub stock: Script,
 }
 
 impl Scripts {
@@ -49,6 +50,7 @@ impl Scripts {
             leave: script!("leave.lua"),
             finish: script!("finish.lua"),
             restore: script!("restore.lua"),
+            stock: script!("stock.lua"),
         }
     }
 }

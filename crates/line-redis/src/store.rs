@@ -3,7 +3,7 @@
 mod reply;
 
 use async_trait::async_trait;
-use breakwater_line::{Bitset, EventId, LineImage, LineSettings, Lineage, Schedule};
+use breakwater_line::{Bitset, EventId, LineImage, LineSettings, Lineage, Schedule, StockLevel};
 use breakwater_line_store::{
     AdmitRequest, AdmitResult, EnterOutcome, EpochWindow, HeartbeatReport, LineStore, Snapshot,
     StoreError, SyncBatch, SyncCursor, SyncOutcome,
@@ -73,6 +73,11 @@ fn flag(value: bool) -> &'static str {
 
 fn settings_json(settings: &LineSettings) -> Result<String, StoreError> {
     serde_json::to_string(settings).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+/// The stock as `stock.lua` stores it (see `codec::decode_stock`).
+fn encode_stock(level: StockLevel) -> String {
+    format!("{}|{}", level.seats_left, flag(level.sold_out))
 }
 
 fn bitmap_args(set: &Bitset) -> (u64, Vec<u8>) {
@@ -405,6 +410,20 @@ impl LineStore for RedisLineStore {
         .map(drop)
     }
 
+    async fn set_stock(&self, event: &EventId, level: StockLevel) -> Result<(), StoreError> {
+        let keys = self.keys(event);
+        self.run::<i64>(
+            self.scripts
+                .stock
+                .key(keys.state())
+                .key(keys.log())
+                .arg(level.seats_left)
+                .arg(flag(level.sold_out)),
+        )
+        .await
+        .map(drop)
+    }
+
     async fn restore(
         &self,
         event: &EventId,
@@ -436,6 +455,7 @@ impl LineStore for RedisLineStore {
             .arg(flag(image.settings.closed))
             .arg(image.settings.opens_at_ms)
             .arg(image.lineage.to_string())
+            .arg(image.stock.map(encode_stock).unwrap_or_default())
             .arg(out_offset)
             .arg(out)
             .arg(reg_offset)

@@ -1,7 +1,7 @@
 //! The store operations the waiting room engine relies on.
 
 use async_trait::async_trait;
-use breakwater_line::{Bitset, EventId, LineChange, LineImage, LineSettings, Schedule};
+use breakwater_line::{Bitset, EventId, LineChange, LineImage, LineSettings, Schedule, StockLevel};
 
 use crate::{Epoch, EpochWindow};
 
@@ -225,6 +225,10 @@ pub trait LineStore: Send + Sync + 'static {
 
     /// Ends an entered buyer's session, freeing the slot.
     async fn finish(&self, event: &EventId, number: u64) -> Result<(), StoreError>;
+
+    /// Records the seats left as the ticketing backend last told them, and logs it when it
+    /// differs from what the line has (any gateway may; no lease needed).
+    async fn set_stock(&self, event: &EventId, level: StockLevel) -> Result<(), StoreError>;
 
     /// Writes `image` as a new incarnation if the store lost the line; returns whether
     /// this call restored it (false: someone else did first).

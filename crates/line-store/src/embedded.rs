@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use breakwater_line::{Bitset, EventId, LineImage, LineSettings, Lineage};
+use breakwater_line::{Bitset, EventId, LineImage, LineSettings, Lineage, StockLevel};
 use parking_lot::Mutex;
 
 use crate::EpochWindow;
@@ -245,6 +245,13 @@ impl LineStore for EmbeddedLineStore {
     async fn finish(&self, event: &EventId, number: u64) -> Result<(), StoreError> {
         self.with_line(event, |line| {
             line.finish(number);
+            Ok(())
+        })
+    }
+
+    async fn set_stock(&self, event: &EventId, level: StockLevel) -> Result<(), StoreError> {
+        self.with_line(event, |line| {
+            line.set_stock(level);
             Ok(())
         })
     }

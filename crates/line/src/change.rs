@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Bitset, LineSettings, Lineage};
+use crate::{Bitset, LineSettings, Lineage, StockLevel};
 
 /// One entry of a line's change log. Joins are not logged: they only advance the queue
 /// number counter, which travels with every sync.
@@ -38,6 +38,8 @@ pub enum LineChange {
         /// How many numbers were handed out before opening.
         prequeue_size: u64,
     },
+    /// The seats left changed enough to tell buyers (a new step, or sold out).
+    Stock(StockLevel),
 }
 
 /// The whole state of one line: what a snapshot reads and what a restore writes.
@@ -66,6 +68,8 @@ pub struct LineImage {
     pub sessions: Vec<(u64, u64)>,
     /// How many were ever admitted.
     pub admitted_total: u64,
+    /// The seats left, once the ticketing backend has been asked.
+    pub stock: Option<StockLevel>,
 }
 
 impl LineImage {
@@ -83,6 +87,7 @@ impl LineImage {
             ready: Vec::new(),
             sessions: Vec::new(),
             admitted_total: 0,
+            stock: None,
         }
     }
 }

@@ -12,8 +12,9 @@ mod lottery;
 mod pacing;
 mod rank;
 mod replica;
+mod stock;
 
-pub use advice::{Advice, advise};
+pub use advice::{Advice, LineOutlook, advise};
 pub use bitset::Bitset;
 pub use change::{LineChange, LineImage};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -24,3 +25,4 @@ pub use lottery::Lottery;
 pub use pacing::{Allowance, Gcra, Schedule, Shortfall};
 pub use rank::RankIndex;
 pub use replica::{LineCounts, LineReplica, Session, Standing};
+pub use stock::StockLevel;

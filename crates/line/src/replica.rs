@@ -1,7 +1,7 @@
 //! A gateway's in-memory copy of one line, answering status polls without the store.
 
 use crate::deadlines::Deadlines;
-use crate::{Bitset, LineChange, LineImage, LineSettings, Lineage, Lottery, RankIndex};
+use crate::{Bitset, LineChange, LineImage, LineSettings, Lineage, Lottery, RankIndex, StockLevel};
 
 /// Where one buyer stands, as far as this replica knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +55,11 @@ pub struct LineCounts {
     pub admitted_total: u64,
     /// How many ever entered.
     pub entered_total: u64,
+    /// How many ever joined (as far as this replica knows: after the store lost the line,
+    /// those not back yet are not counted).
+    pub joined_total: u64,
+    /// How many left the line or dropped out before their turn.
+    pub departed_total: u64,
 }
 
 /// The in-memory view of one line, fed by the store's change log.
@@ -81,6 +86,7 @@ pub struct LineReplica {
     /// Entered numbers holding a slot, by session end.
     sessions: Deadlines,
     admitted_total: u64,
+    stock: Option<StockLevel>,
 }
 
 impl LineReplica {
@@ -101,6 +107,7 @@ impl LineReplica {
             ready: image.ready.into_iter().collect(),
             sessions: image.sessions.into_iter().collect(),
             admitted_total: image.admitted_total,
+            stock: image.stock,
         };
         let reinstated: Vec<u64> = replica.reinstated.iter().collect();
         for number in reinstated {
@@ -127,6 +134,7 @@ impl LineReplica {
             ready: self.ready.iter().collect(),
             sessions: self.sessions.iter().collect(),
             admitted_total: self.admitted_total,
+            stock: self.stock,
         }
     }
 
@@ -205,7 +213,18 @@ impl LineReplica {
                 }
             }
             LineChange::Opened { prequeue_size } => self.open(*prequeue_size),
+            LineChange::Stock(level) => self.stock = Some(*level),
         }
+    }
+
+    /// The seats left, as last told by the ticketing backend (`None`: not yet asked).
+    pub fn stock(&self) -> Option<StockLevel> {
+        self.stock
+    }
+
+    /// Whether the event is sold out: nobody in line can buy any more.
+    pub fn is_sold_out(&self) -> bool {
+        self.stock.is_some_and(|level| level.sold_out)
     }
 
     /// Where `number` stands at `now_ms`.
@@ -278,6 +297,9 @@ impl LineReplica {
             entered: self.sessions.count_from(now_ms + 1),
             admitted_total: self.admitted_total,
             entered_total: self.entered.len(),
+            // Every number handed out is waiting or out (admitted, left, dropped).
+            joined_total: self.waiting.len() + self.out.len(),
+            departed_total: self.out.len().saturating_sub(self.admitted_total),
         }
     }
 

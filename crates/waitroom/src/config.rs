@@ -32,6 +32,9 @@ pub struct WaitroomConfig {
     pub sync_batch_max: usize,
     /// Most numbers per drop-out store call.
     pub drop_batch_max: usize,
+    /// How often the gateway running an event's pacer asks the ticketing backend about the
+    /// seats left (while buyers are in line).
+    pub stock_interval: Duration,
 }
 
 impl Default for WaitroomConfig {
@@ -49,6 +52,7 @@ impl Default for WaitroomConfig {
             restore_gap: 1 << 20,
             sync_batch_max: 10_000,
             drop_batch_max: 10_000,
+            stock_interval: Duration::from_secs(1),
         }
     }
 }

@@ -30,6 +30,9 @@ pub enum WaitroomError {
         "your session has ended (you left, your order was confirmed, or it ran out): you can still read your orders"
     )]
     SessionEnded,
+    /// The event has no seats left: nobody joins or enters for nothing.
+    #[error("the event is sold out")]
+    SoldOut,
     /// The sale is closed: no joins.
     #[error("the sale is closed")]
     Closed,

@@ -2,7 +2,9 @@
 
 use std::collections::VecDeque;
 
-use breakwater_line::{EventId, LineReplica, Lottery, Schedule};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use breakwater_line::{EventId, LineOutlook, LineReplica, Lottery, Schedule};
 use breakwater_line_store::{Epoch, Snapshot, SyncCursor};
 use parking_lot::{Mutex, RwLock};
 
@@ -19,6 +21,32 @@ pub(crate) struct Line {
     pub pacer: tokio::sync::Mutex<PacerState>,
     /// Serialises syncs of this line so changes are applied once and in order.
     pub sync_lock: tokio::sync::Mutex<()>,
+    /// When the ticketing backend was last asked about the seats left, Unix ms.
+    pub stock_checked_ms: AtomicU64,
+}
+
+impl Line {
+    /// Whether this gateway ran the line's pacer at its last step.
+    pub fn leads_pacer(&self) -> bool {
+        self.pacer.try_lock().is_ok_and(|pacer| pacer.leading)
+    }
+
+    /// Whether the seats left are due to be asked about at `now_ms`: the line is open,
+    /// has buyers in line (or was never asked), and was not asked within `every_ms`.
+    pub fn stock_due(&self, now_ms: u64, every_ms: u64) -> bool {
+        let view = self.view.read();
+        let replica = &view.replica;
+        let open = replica.is_opened() && !replica.settings().closed;
+        let counts = replica.counts(now_ms);
+        let someone_waits = counts.waiting + counts.ready > 0 || replica.stock().is_none();
+        let asked_ms = self.stock_checked_ms.load(Ordering::Relaxed);
+        open && someone_waits && now_ms >= asked_ms + every_ms
+    }
+
+    /// Records that the backend was asked at `now_ms`.
+    pub fn stock_checked(&self, now_ms: u64) {
+        self.stock_checked_ms.store(now_ms, Ordering::Relaxed);
+    }
 }
 
 /// The replica and what the engine tracks about its freshness.
@@ -31,6 +59,9 @@ pub(crate) struct ReplicaView {
     pub seq_history: VecDeque<(u64, u64)>,
     /// No drop-outs before this time: buyers restored or re-timed need a window to poll.
     pub drops_allowed_from_ms: u64,
+    /// What the line has seen that bears on waits, as of the last sync (kept here so a
+    /// poll does not count the line).
+    pub outlook: LineOutlook,
 }
 
 /// How many (time, seq) pairs to keep; covers several flush intervals of syncs.
@@ -42,8 +73,11 @@ impl ReplicaView {
         let timeout = snapshot.image.settings.heartbeat_timeout_ms();
         let drops_allowed_from_ms = snapshot.started_ms + timeout + Epoch::length_for(timeout) * 2;
         let seq = snapshot.image.seq;
+        let replica = LineReplica::from_image(snapshot.image, lottery);
+        let outlook = LineOutlook::of(&replica.counts(now_ms), replica.settings());
         Self {
-            replica: LineReplica::from_image(snapshot.image, lottery),
+            replica,
+            outlook,
             cursor: SyncCursor {
                 incarnation: snapshot.incarnation,
                 lsn: snapshot.lsn,

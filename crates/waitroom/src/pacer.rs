@@ -100,7 +100,12 @@ impl Engine {
         }
         let interval = settings.admission_interval_ms();
         let tolerance = self.config.pacing_tolerance_ms();
-        if settings.paused || !replica.is_opened() || (now as f64) < pacer.schedule.due_ms() {
+        let nothing_to_sell = replica.is_sold_out();
+        if settings.paused
+            || nothing_to_sell
+            || !replica.is_opened()
+            || (now as f64) < pacer.schedule.due_ms()
+        {
             return plan;
         }
         let counts = replica.counts(now);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use breakwater_line::{
     Clock, EventId, EventState, LineChange, LineReplica, LineSettings, Lottery, Session, Standing,
-    advise,
+    StockLevel, advise,
 };
 use breakwater_line_store::{EnterOutcome, Epoch, LineStore, StoreError};
 use breakwater_tokens::{AccessToken, LineToken, TokenError, TokenKeys};
@@ -14,7 +14,7 @@ use parking_lot::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use crate::joins::JoinFailure;
-use crate::line::Line;
+use crate::line::{Line, ReplicaView};
 use crate::{
     Admission, EventView, Joined, LineStats, QueueState, QueueStatus, WaitroomConfig, WaitroomError,
 };
@@ -174,6 +174,9 @@ impl Waitroom {
             if view.replica.settings().closed {
                 return Err(WaitroomError::Closed);
             }
+            if view.replica.is_sold_out() {
+                return Err(WaitroomError::SoldOut);
+            }
         }
         let number = line.joins.number().await.map_err(|failure| match failure {
             JoinFailure::Overloaded => WaitroomError::Overloaded {
@@ -230,9 +233,12 @@ impl Waitroom {
                 self.check_fresh(view.synced_at_ms, now)?;
             }
             let standing = standing_of(&view.replica, token, now);
-            let settings = view.replica.settings();
-            let status = render(standing, settings, now);
-            (standing, status, settings.heartbeat_timeout_ms())
+            let status = render(standing, &view, now);
+            (
+                standing,
+                status,
+                view.replica.settings().heartbeat_timeout_ms(),
+            )
         };
         if let Standing::Waiting { recovering, .. } = standing {
             line.heartbeats.lock().record(
@@ -268,13 +274,15 @@ impl Waitroom {
             let view = line.view.read();
             self.check_fresh(view.synced_at_ms, now)?;
             let standing = standing_of(&view.replica, &token, now);
-            let settings = view.replica.settings();
             (
                 standing,
-                render(standing, settings, now),
-                settings.session_ms(),
+                render(standing, &view, now),
+                view.replica.settings().session_ms(),
             )
         };
+        if status.state == QueueState::SoldOut {
+            return Err(WaitroomError::SoldOut);
+        }
         match standing {
             Standing::Expired => return Err(WaitroomError::PlaceExpired),
             Standing::Entered => return Err(WaitroomError::AlreadyEntered(Box::new(status))),
@@ -529,11 +537,56 @@ impl Waitroom {
             entered: counts.entered,
             admitted_total: counts.admitted_total,
             entered_total: counts.entered_total,
+            joined_total: counts.joined_total,
+            departed_total: counts.departed_total,
+            stock: view.replica.stock(),
             admission_rate_per_second: settings.admission_rate_per_second,
             max_active_users: settings.max_active_users,
             state: EventState::of(settings, view.replica.is_opened(), now),
             replica_age_ms: now.saturating_sub(view.synced_at_ms),
         })
+    }
+
+    /// The events whose stock this gateway should ask the ticketing backend about now:
+    /// those whose pacer it runs, open, with buyers in line or not asked yet, not asked
+    /// within `stock_interval`. (One gateway per event asks, and a quiet event is not
+    /// asked at all.)
+    pub fn stock_due(&self) -> Vec<EventId> {
+        let now = self.engine.clock.now_ms();
+        let every = self.engine.config.stock_interval.as_millis() as u64;
+        self.engine
+            .all_lines()
+            .iter()
+            .filter(|line| line.leads_pacer() && line.stock_due(now, every))
+            .map(|line| line.id.clone())
+            .collect()
+    }
+
+    /// Tells the line what the ticketing backend says is left: `available` seats on sale,
+    /// `held` in holds. Written to the store (and so to every gateway) only when the
+    /// coarse level changes.
+    pub async fn observe_stock(
+        &self,
+        event: &EventId,
+        available: u64,
+        held: u64,
+    ) -> Result<(), WaitroomError> {
+        let line = self.engine.line(event)?;
+        line.stock_checked(self.engine.clock.now_ms());
+        let level = StockLevel::of(available, held);
+        if line.view.read().replica.stock() == Some(level) {
+            return Ok(());
+        }
+        self.engine
+            .store
+            .set_stock(event, level)
+            .await
+            .map_err(WaitroomError::from_store)?;
+        line.view.write().replica.apply(&LineChange::Stock(level));
+        if level.sold_out {
+            tracing::info!(event = %event, "sold out; everyone in line is told");
+        }
+        Ok(())
     }
 
     /// Whether the store answers and every replica is fresh.
@@ -575,8 +628,17 @@ fn is_of_line(line: &Line, lineage: u64) -> bool {
 }
 
 /// A standing as the API shows it.
-fn render(standing: Standing, settings: &LineSettings, now: u64) -> QueueStatus {
-    let advice = advise(standing, settings, now, rand::random_range(-1.0..=1.0));
+fn render(standing: Standing, view: &ReplicaView, now: u64) -> QueueStatus {
+    let replica = &view.replica;
+    let settings = replica.settings();
+    let seats_left = replica.stock().map(|level| level.seats_left);
+    let waiting_for_nothing = replica.is_sold_out()
+        && matches!(standing, Standing::Waiting { .. } | Standing::Ready { .. });
+    if waiting_for_nothing {
+        return QueueStatus::sold_out();
+    }
+    let jitter = rand::random_range(-1.0..=1.0);
+    let advice = advise(standing, settings, &view.outlook, now, jitter);
     let (state, position, enter_by_ms) = match standing {
         Standing::Waiting { position, .. } => (QueueState::Waiting, position, None),
         Standing::Ready { enter_by_ms } => (QueueState::Ready, None, Some(enter_by_ms)),
@@ -587,6 +649,9 @@ fn render(standing: Standing, settings: &LineSettings, now: u64) -> QueueStatus 
         state,
         position,
         eta_seconds: advice.eta_seconds,
+        eta_low_seconds: advice.eta_low_seconds,
+        eta_high_seconds: advice.eta_high_seconds,
+        seats_left,
         poll_after_ms: advice.poll_after_ms,
         enter_by_ms,
     }

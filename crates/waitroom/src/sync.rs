@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use breakwater_line::EventId;
+use breakwater_line::{EventId, LineOutlook};
 use breakwater_line_store::{Epoch, StoreError, SyncBatch, SyncOutcome};
 
 use crate::line::{Line, ReplicaView};
@@ -40,6 +40,7 @@ impl Engine {
         }
         view.replica.set_admitted_total(batch.admitted_total);
         view.replica.prune(now);
+        view.outlook = LineOutlook::of(&view.replica.counts(now), view.replica.settings());
         view.cursor.lsn = batch.lsn;
         view.synced_at_ms = now;
         view.note_seq(now);
@@ -101,6 +102,7 @@ impl Engine {
             ),
             pacer: tokio::sync::Mutex::default(),
             sync_lock: tokio::sync::Mutex::new(()),
+            stock_checked_ms: std::sync::atomic::AtomicU64::new(0),
         });
         Ok(self.lines.write().entry(id.clone()).or_insert(line).clone())
     }

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use breakwater_line::{Clock, SystemClock};
+use breakwater_waitroom::{QueueStatus, WaitroomError};
 
 use crate::auth::{access_cookie, bearer, cookie, line_cookie, set_cookie};
 use crate::model::{EnterBody, ErrorBody, EventInfo, JoinBody, QueueStatusBody, rfc3339};
@@ -26,6 +27,7 @@ fn line_token<'a>(headers: &'a HeaderMap, event: &str) -> Result<&'a str, ApiErr
     params(("event" = String, Path, description = "Event id")),
     responses(
         (status = 201, description = "Joined", body = JoinBody),
+        (status = 200, description = "Sold out: nobody joins for nothing; the status says `sold_out` and no token is given", body = QueueStatusBody),
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 409, description = "The sale is closed", body = ErrorBody),
         (status = 503, description = "Store unavailable; retry after Retry-After", body = ErrorBody),
@@ -35,7 +37,14 @@ pub async fn join(
     Path(event): Path<String>,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
-    let joined = state.room.join(&event).await?;
+    let joined = match state.room.join(&event).await {
+        // Nobody joins for nothing: the answer says so, and no place is taken.
+        Err(WaitroomError::SoldOut) => {
+            let status = QueueStatusBody::from(&QueueStatus::sold_out());
+            return Ok(Json(status).into_response());
+        }
+        joined => joined?,
+    };
     let cookie = set_cookie(
         &line_cookie(event.as_str()),
         &joined.token,
@@ -80,7 +89,7 @@ pub async fn status(
     responses(
         (status = 200, description = "Entered", body = EnterBody),
         (status = 409, description = "Not ready yet, or already entered; carries the current status", body = QueueStatusBody),
-        (status = 410, description = "The place expired", body = ErrorBody),
+        (status = 410, description = "The place expired (`place_expired`), or the event sold out (`sold_out`)", body = ErrorBody),
         (status = 401, description = "Missing, forged or tampered token", body = ErrorBody),
         (status = 403, description = "Token of another event", body = ErrorBody),
     ))]

@@ -1,17 +1,17 @@
 -- KEYS: state, cfg, out, reg, ent, ready, sess, log.
 -- ARGV: incarnation, now, settings json, seq, base, prequeue size or '', admitted total,
---       paused, closed, opens at, lineage, out offset, out bytes, reg offset, reg bytes,
---       ent offset, ent bytes, ready count, ready (number, deadline)...,
+--       paused, closed, opens at, lineage, stock or '', out offset, out bytes, reg offset,
+--       reg bytes, ent offset, ent bytes, ready count, ready (number, deadline)...,
 --       session (number, end)...
 -- Writes a new incarnation unless one exists; returns 1 when it wrote.
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 redis.call('SET', KEYS[2], ARGV[3])
-if ARGV[13] ~= '' then redis.call('SETRANGE', KEYS[3], ARGV[12], ARGV[13]) end
-if ARGV[15] ~= '' then redis.call('SETRANGE', KEYS[4], ARGV[14], ARGV[15]) end
-if ARGV[17] ~= '' then redis.call('SETRANGE', KEYS[5], ARGV[16], ARGV[17]) end
-local ready_count = tonumber(ARGV[18])
-local i = 19
+if ARGV[14] ~= '' then redis.call('SETRANGE', KEYS[3], ARGV[13], ARGV[14]) end
+if ARGV[16] ~= '' then redis.call('SETRANGE', KEYS[4], ARGV[15], ARGV[16]) end
+if ARGV[18] ~= '' then redis.call('SETRANGE', KEYS[5], ARGV[17], ARGV[18]) end
+local ready_count = tonumber(ARGV[19])
+local i = 20
 for _ = 1, ready_count do
   redis.call('ZADD', KEYS[6], ARGV[i + 1], ARGV[i]); i = i + 2
 end
@@ -22,4 +22,5 @@ redis.call('HSET', KEYS[1], 'inc', ARGV[1], 't0', ARGV[2], 'seq', ARGV[4], 'base
   'lsn', 0, 'adm', ARGV[7], 'paused', ARGV[8], 'closed', ARGV[9], 'oa', ARGV[10],
   'lin', ARGV[11])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[6]) end
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'stk', ARGV[12]) end
 return 1

@@ -4,6 +4,8 @@ use breakwater_line::{Bitset, LineImage, LineSettings, Lineage};
 use breakwater_line_store::{Snapshot, StoreError};
 use redis::Value;
 
+use crate::codec::decode_stock;
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("unexpected reply: {what}"))
 }
@@ -121,6 +123,9 @@ pub(crate) fn parse_snapshot(value: Value) -> Result<Snapshot, StoreError> {
         ready: Reply::array(reply.next_value()?)?.scored_numbers()?,
         sessions: Reply::array(reply.next_value()?)?.scored_numbers()?,
         admitted_total: required("adm")?,
+        stock: field("stk")
+            .map(|text| decode_stock(text).ok_or_else(|| corrupt("unreadable stock")))
+            .transpose()?,
     };
     Ok(Snapshot {
         incarnation: field("inc")

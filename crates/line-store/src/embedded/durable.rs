@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use breakwater_line::{Bitset, EventId, LineChange, LineSettings, Lineage};
+use breakwater_line::{Bitset, EventId, LineChange, LineSettings, Lineage, StockLevel};
 use serde::{Deserialize, Serialize};
 
 use super::state::LineState;
@@ -48,6 +48,8 @@ pub(super) struct LineRecord {
     ready: Vec<(u64, u64)>,
     #[serde(default)]
     sessions: Vec<(u64, u64)>,
+    #[serde(default)]
+    stock: Option<StockLevel>,
 }
 
 fn random_lineage() -> Lineage {
@@ -67,6 +69,7 @@ impl LineRecord {
             entered: StoredBits::of(&state.entered),
             ready: state.ready.iter().collect(),
             sessions: state.sessions.iter().collect(),
+            stock: state.stock,
         }
     }
 
@@ -80,6 +83,7 @@ impl LineRecord {
         state.entered = self.entered.decode()?;
         state.ready = self.ready.into_iter().collect();
         state.sessions = self.sessions.into_iter().collect();
+        state.stock = self.stock;
         Ok((state, self.reserved_seq))
     }
 }

@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use breakwater_line::{Bitset, Gcra, LineChange, LineImage, LineSettings, Schedule, Shortfall};
+use breakwater_line::{
+    Bitset, Gcra, LineChange, LineImage, LineSettings, Schedule, Shortfall, StockLevel,
+};
 
 use super::durable::{Entry, LineRecord};
 use super::state::LineState;
@@ -46,6 +48,7 @@ impl EmbeddedLine {
         state.ready = image.ready.iter().copied().collect();
         state.sessions = image.sessions.iter().copied().collect();
         state.admitted_total = image.admitted_total;
+        state.stock = image.stock;
         let mut line = Self::resume(state, image.seq, now_ms);
         line.base = image.base;
         line.unjournaled.push(Entry::Line(Box::new(line.record())));
@@ -120,6 +123,7 @@ impl EmbeddedLine {
                 ready: state.ready.iter().collect(),
                 sessions: state.sessions.iter().collect(),
                 admitted_total: state.admitted_total,
+                stock: state.stock,
             },
         }
     }
@@ -303,6 +307,13 @@ impl EmbeddedLine {
             return;
         };
         self.record_change(change);
+    }
+
+    /// Logs the seats left when they differ from what the line has.
+    pub fn set_stock(&mut self, level: StockLevel) {
+        if self.state.stock != Some(level) {
+            self.record_change(LineChange::Stock(level));
+        }
     }
 
     pub fn finish(&mut self, number: u64) {

@@ -3,7 +3,7 @@
 //! journaled changes through the same code, so the state after a restart is the state
 //! before it.
 
-use breakwater_line::{Bitset, Deadlines, LineChange, LineSettings, Lineage};
+use breakwater_line::{Bitset, Deadlines, LineChange, LineSettings, Lineage, StockLevel};
 
 /// One line's state, as far as the log decides it (joins and heartbeats aside).
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub(super) struct LineState {
     /// Entered numbers holding a slot, by session end.
     pub sessions: Deadlines,
     pub admitted_total: u64,
+    /// The seats left, once the backend was asked.
+    pub stock: Option<StockLevel>,
 }
 
 impl LineState {
@@ -38,6 +40,7 @@ impl LineState {
             ready: Deadlines::default(),
             sessions: Deadlines::default(),
             admitted_total: 0,
+            stock: None,
         }
     }
 
@@ -83,6 +86,7 @@ impl LineState {
             LineChange::Opened { prequeue_size } => {
                 self.opened.get_or_insert(*prequeue_size);
             }
+            LineChange::Stock(level) => self.stock = Some(*level),
         }
     }
 }

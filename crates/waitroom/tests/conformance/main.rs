@@ -57,4 +57,6 @@ conformance!(
     every_fate_survives_the_store_losing_everything,
     an_ended_session_buys_nothing_more,
     a_line_started_afresh_never_reuses_a_buyer,
+    the_line_knows_the_stock,
+    the_wait_is_an_honest_range,
 );

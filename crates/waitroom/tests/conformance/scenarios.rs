@@ -713,3 +713,111 @@ pub async fn a_line_started_afresh_never_reuses_a_buyer(mut h: Harness) -> anyho
     ensure!(new_access.buyer_id() != old_access.buyer_id());
     Ok(())
 }
+
+/// The line knows the stock: a coarse seats-left hint while selling; once nothing is left
+/// and nothing held can come back, everyone waiting or ready is told `sold_out` at once
+/// (on every gateway), nobody joins or enters for nothing and the pacer admits nobody;
+/// the level survives the store losing everything, and seats that come back reopen it.
+pub async fn the_line_knows_the_stock(mut h: Harness) -> anyhow::Result<()> {
+    let event = h
+        .event("stock", |s| {
+            s.admission_rate_per_second = 1000.0;
+            s.paused = true;
+        })
+        .await?;
+    let tokens = join_many(&h, &event, 3).await?;
+    h.settle().await?;
+    ensure!(h.status(&event, &tokens[0])?.seats_left.is_none());
+    h.room.observe_stock(&event, 1_500, 0).await?;
+    ensure!(h.status(&event, &tokens[0])?.seats_left == Some(1_000));
+    let other = h.another_gateway().await;
+    other.sync_all().await?;
+    ensure!(other.status(&event, &tokens[1])?.seats_left == Some(1_000));
+    // Everything held: nothing on sale now, but some may come back.
+    h.room.observe_stock(&event, 0, 2).await?;
+    let status = h.status(&event, &tokens[1])?;
+    ensure!(status.state == QueueState::Waiting && status.seats_left == Some(0));
+    set_paused(&h, &event, false).await?;
+    h.advance(2).await?;
+    set_paused(&h, &event, true).await?;
+    ensure!(state(&h, &event, &tokens[0])? == QueueState::Ready);
+    h.room.observe_stock(&event, 0, 0).await?;
+    other.sync_all().await?;
+    for room in [&h.room, &other] {
+        for token in &tokens {
+            ensure!(room.status(&event, token)?.state == QueueState::SoldOut);
+        }
+    }
+    ensure!(matches!(
+        h.room.join(&event).await,
+        Err(WaitroomError::SoldOut)
+    ));
+    ensure!(matches!(
+        h.room.enter(&event, &tokens[0]).await,
+        Err(WaitroomError::SoldOut)
+    ));
+    set_paused(&h, &event, false).await?;
+    h.advance(100).await?;
+    ensure!(
+        h.room.stats(&event)?.admitted_total == 1,
+        "admitted while sold out"
+    );
+    h.lose_everything().await?;
+    recover(&h).await?;
+    for token in &tokens {
+        let _ = h.status(&event, token);
+    }
+    recover(&h).await?;
+    ensure!(state(&h, &event, &tokens[1])? == QueueState::SoldOut);
+    // A refund put seats back on sale.
+    h.room.observe_stock(&event, 3, 0).await?;
+    let status = h.status(&event, &tokens[2])?;
+    ensure!(
+        status.state == QueueState::Waiting && status.seats_left == Some(1),
+        "{status:?}"
+    );
+    Ok(())
+}
+
+/// The wait is given as a range: the low end counts on buyers ahead leaving as often as
+/// buyers have so far, the high end on nobody leaving; when the active cap holds the line
+/// back there is no honest high end.
+pub async fn the_wait_is_an_honest_range(h: Harness) -> anyhow::Result<()> {
+    let event = h
+        .event("range", |s| {
+            s.admission_rate_per_second = 1.0;
+            s.max_active_users = 100;
+            s.paused = true;
+        })
+        .await?;
+    let tokens = join_many(&h, &event, 12).await?;
+    h.settle().await?;
+    set_paused(&h, &event, false).await?;
+    let status = h.status(&event, &tokens[11])?;
+    ensure!(
+        status.eta_low_seconds == status.eta_seconds
+            && status.eta_high_seconds == status.eta_seconds,
+        "nobody left yet: {status:?}"
+    );
+    for token in &tokens[1..5] {
+        h.room.leave(&event, token).await?;
+    }
+    h.settle().await?;
+    h.advance(100).await?;
+    let status = h.status(&event, &tokens[11])?;
+    let (low, high) = (status.eta_low_seconds, status.eta_high_seconds);
+    ensure!(
+        low.zip(high).is_some_and(|(low, high)| low < high) && high == status.eta_seconds,
+        "{status:?}"
+    );
+    let mut settings = h.room.event(&event)?.settings;
+    settings.max_active_users = 1;
+    h.room.update_event(&event, &settings).await?;
+    h.settle().await?;
+    let status = h.status(&event, &tokens[11])?;
+    ensure!(
+        status.eta_high_seconds.is_none() && status.eta_low_seconds.is_some(),
+        "the cap binds: {status:?}"
+    );
+    Ok(())
+}
