@@ -43,7 +43,7 @@ where
     }
     // Only keys this subcommand knows are read from the environment, so a variable meant
     // for another part of a deployment never trips this one.
-    let known = top_level_keys(&defaults);
+    let known = known_keys(&defaults);
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
     figment = figment
         .merge(Env::prefixed("BREAKWATER_").split("__").only(&known))
@@ -53,11 +53,27 @@ where
         .map_err(|error| ConfigError(describe(&error)))
 }
 
-fn top_level_keys(value: &impl Serialize) -> Vec<String> {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
-        _ => Vec::new(),
+/// Every key of the configuration, a section's keys as `section.key` (how `__` in a
+/// variable's name reads).
+fn known_keys(value: &impl Serialize) -> Vec<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, keys: &mut Vec<String>) {
+        if let serde_json::Value::Object(map) = value {
+            for (name, inner) in map {
+                let key = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                walk(&key, inner, keys);
+                keys.push(key);
+            }
+        }
     }
+    let mut keys = Vec::new();
+    if let Ok(value) = serde_json::to_value(value) {
+        walk("", &value, &mut keys);
+    }
+    keys
 }
 
 fn describe(error: &figment::Error) -> String {
@@ -112,6 +128,25 @@ mod tests {
                 rate: 9
             }
         );
+    }
+
+    #[test]
+    fn a_section_s_keys_are_known_by_their_dotted_path() {
+        #[derive(Serialize)]
+        struct Section {
+            timeout_ms: u64,
+        }
+        #[derive(Serialize)]
+        struct Nested {
+            listen: String,
+            http: Section,
+        }
+        let mut keys = known_keys(&Nested {
+            listen: String::new(),
+            http: Section { timeout_ms: 1 },
+        });
+        keys.sort();
+        assert_eq!(keys, ["http", "http.timeout_ms", "listen"]);
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct GatewayConfig {
     pub sync_interval_ms: u64,
     /// How long one Redis answer may take before the store counts as unavailable.
     pub redis_timeout_ms: u64,
+    /// The HTTP server's bounds on connections, requests and slow clients.
+    pub http: breakwater_serving::Limits,
 }
 
 impl Default for GatewayConfig {
@@ -78,6 +80,7 @@ impl Default for GatewayConfig {
             admin_key: String::new(),
             sync_interval_ms: 200,
             redis_timeout_ms: 1000,
+            http: breakwater_serving::Limits::default(),
         }
     }
 }
@@ -88,6 +91,9 @@ const MIN_SECRET_LEN: usize = 22;
 impl GatewayConfig {
     /// Checks every setting; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.http
+            .validate()
+            .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
         if self.redis_url.is_empty() {
             return Err(ConfigError::invalid(
                 "redis_url",
@@ -187,7 +193,7 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
     });
     breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
     let router = breakwater_gateway::router(state);
-    runtime::serve_http(config.listen, router, shutdown, |address| {
+    runtime::serve_http(config.listen, router, config.http.clone(), shutdown, |address| {
         tracing::info!(%address, gateway = room.gateway_id(), "gateway listening");
         println!("breakwater gateway listening on http://{address}");
     })

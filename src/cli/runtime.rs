@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::Context;
 use axum::Router;
-use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -51,11 +50,12 @@ pub fn install_metrics() -> Option<PrometheusHandle> {
     }
 }
 
-/// Binds `listen` (TCP_NODELAY on every connection) and serves `router` until
-/// `shutdown`, then drains in-flight requests.
+/// Binds `listen` and serves `router` within `limits` until `shutdown`, then drains
+/// in-flight requests.
 pub async fn serve_http(
     listen: SocketAddr,
     router: Router,
+    limits: breakwater_serving::Limits,
     shutdown: CancellationToken,
     on_bound: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -63,11 +63,7 @@ pub async fn serve_http(
         .await
         .with_context(|| format!("cannot listen on {listen} (`listen`)"))?;
     on_bound(listener.local_addr()?);
-    let listener = listener.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+    breakwater_serving::serve(listener, router, limits, shutdown.cancelled_owned())
         .await
         .context("HTTP server failed")
 }

@@ -47,6 +47,8 @@ pub struct ServeConfig {
     pub token_secret: Option<String>,
     /// Skip the demo event.
     pub no_demo: bool,
+    /// The HTTP server's bounds on connections, requests and slow clients.
+    pub http: breakwater_serving::Limits,
 }
 
 impl Default for ServeConfig {
@@ -57,6 +59,7 @@ impl Default for ServeConfig {
             admin_key: None,
             token_secret: None,
             no_demo: false,
+            http: breakwater_serving::Limits::default(),
         }
     }
 }
@@ -67,6 +70,9 @@ impl ServeConfig {
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::invalid("data_dir", "must name a directory"));
         }
+        self.http
+            .validate()
+            .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
         for (key, value) in [
             ("admin_key", &self.admin_key),
             ("token_secret", &self.token_secret),
@@ -123,7 +129,7 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
         open_demo_event(&state).await?;
     }
     let router = breakwater_gateway::router(state);
-    let served = runtime::serve_http(config.listen, router, shutdown, |address| {
+    let served = runtime::serve_http(config.listen, router, config.http, shutdown, |address| {
         println!("Breakwater is running on http://{address}");
         println!("  demo event: http://{address}/api/v1/events/demo");
         if generated {

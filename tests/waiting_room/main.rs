@@ -7,5 +7,6 @@ mod multi_gateway;
 mod redis_outage;
 mod serve_restart;
 mod sessions;
+mod slow_clients;
 mod sold_out;
 mod support;

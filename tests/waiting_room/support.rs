@@ -55,6 +55,11 @@ impl Breakwater {
 
     /// `breakwater serve` on a free port with its files in `data_dir`.
     pub async fn serve(data_dir: &Path) -> anyhow::Result<Self> {
+        Self::serve_with(data_dir, &[]).await
+    }
+
+    /// `breakwater serve` as above, with more `BREAKWATER_*` settings.
+    pub async fn serve_with(data_dir: &Path, settings: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = breakwater_testkit::ports::free_port()?;
         let mut command = Command::new(env!("CARGO_BIN_EXE_breakwater"));
         command
@@ -62,7 +67,8 @@ impl Breakwater {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(data_dir)
-            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY);
+            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY)
+            .envs(settings.iter().copied());
         Self::spawn(command, port).await
     }
 

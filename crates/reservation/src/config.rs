@@ -30,6 +30,8 @@ pub struct Config {
     pub payment_timeout_ms: u64,
     /// A hold whose inventory call has not been answered for this long is abandoned.
     pub pending_hold_timeout_ms: u64,
+    /// The HTTP server's bounds on connections, requests and slow clients.
+    pub http: breakwater_serving::Limits,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             rpc_timeout_ms: 2_000,
             payment_timeout_ms: 5_000,
             pending_hold_timeout_ms: 10_000,
+            http: breakwater_serving::Limits::default(),
         }
     }
 }
@@ -102,6 +105,7 @@ impl Config {
             return Err(invalid("admin_key", "must be set, at least 16 characters"));
         }
         in_range("max_connections", u64::from(self.max_connections), 1, 256)?;
+        self.http.validate().map_err(|limit| invalid(limit.key, limit.reason))?;
         in_range(
             "reconcile_interval_ms",
             self.reconcile_interval_ms,

@@ -74,12 +74,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
     let mut server_stopped = stopped.clone();
+    let limits = config.http.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = server_stopped.wait_for(|stop| *stop).await;
-            })
-            .await
+        breakwater_serving::serve(listener, api::router(state), limits, async move {
+            let _ = server_stopped.wait_for(|stop| *stop).await;
+        })
+        .await
     });
     let settings = reconciler::ReconcilerSettings {
         interval: Duration::from_millis(config.reconcile_interval_ms),
