@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use breakwater_gateway::{AdminKey, BackendClient, GatewayParts, GatewayState};
+use breakwater_gateway::{AdminKey, BackendClient, BackendLimits, GatewayParts, GatewayState};
 use breakwater_line::SystemClock;
 use breakwater_line_redis::{RedisLineStore, RedisOptions, RedisTopology};
 use breakwater_tokens::TokenKeys;
@@ -64,6 +64,10 @@ pub struct GatewayConfig {
     pub sync_interval_ms: u64,
     /// How long one Redis answer may take before the store counts as unavailable.
     pub redis_timeout_ms: u64,
+    /// How long a call to the backend may take before the buyer gets a 503.
+    pub backend_timeout_ms: u64,
+    /// Most buyer calls forwarded to the backend at once; beyond it, 503 at once.
+    pub backend_max_in_flight: usize,
     /// The HTTP server's bounds on connections, requests and slow clients.
     pub http: breakwater_serving::Limits,
 }
@@ -80,6 +84,8 @@ impl Default for GatewayConfig {
             admin_key: String::new(),
             sync_interval_ms: 200,
             redis_timeout_ms: 1000,
+            backend_timeout_ms: BackendLimits::default().timeout.as_millis() as u64,
+            backend_max_in_flight: BackendLimits::default().max_in_flight,
             http: breakwater_serving::Limits::default(),
         }
     }
@@ -144,7 +150,26 @@ impl GatewayConfig {
                 "must be 50 to 30000",
             ));
         }
+        if !(100..=120_000).contains(&self.backend_timeout_ms) {
+            return Err(ConfigError::invalid(
+                "backend_timeout_ms",
+                "must be 100 to 120000",
+            ));
+        }
+        if !(1..=100_000).contains(&self.backend_max_in_flight) {
+            return Err(ConfigError::invalid(
+                "backend_max_in_flight",
+                "must be 1 to 100000",
+            ));
+        }
         Ok(())
+    }
+
+    fn backend_limits(&self) -> BackendLimits {
+        BackendLimits {
+            timeout: Duration::from_millis(self.backend_timeout_ms),
+            max_in_flight: self.backend_max_in_flight,
+        }
     }
 
     fn redis_urls(&self) -> impl Iterator<Item = &str> {
@@ -183,7 +208,7 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
     let backend = config
         .backend_url
         .as_deref()
-        .map(|url| BackendClient::new(url, &config.admin_key))
+        .map(|url| BackendClient::new(url, &config.admin_key, config.backend_limits()))
         .transpose()?;
     let state = GatewayState::new(GatewayParts {
         room: room.clone(),
@@ -193,9 +218,15 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
     });
     breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
     let router = breakwater_gateway::router(state);
-    runtime::serve_http(config.listen, router, config.http.clone(), shutdown, |address| {
-        tracing::info!(%address, gateway = room.gateway_id(), "gateway listening");
-        println!("breakwater gateway listening on http://{address}");
-    })
+    runtime::serve_http(
+        config.listen,
+        router,
+        config.http.clone(),
+        shutdown,
+        |address| {
+            tracing::info!(%address, gateway = room.gateway_id(), "gateway listening");
+            println!("breakwater gateway listening on http://{address}");
+        },
+    )
     .await
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use breakwater_gateway::{
-    AdminKey, BackendClient, CreateEventRequest, GatewayParts, GatewayState, SectionSpec, VenueSpec,
+    AdminKey, BackendClient, BackendLimits, CreateEventRequest, GatewayParts, GatewayState,
+    SectionSpec, VenueSpec,
 };
 use breakwater_line::{Clock, EventId, SystemClock};
 use breakwater_line_store::EmbeddedLineStore;
@@ -181,7 +182,11 @@ impl Backend {
         })
         .await
         .context("starting the reservation service")?;
-        let client = BackendClient::new(&format!("http://{}", reservation.addr), admin_key)?;
+        let client = BackendClient::new(
+            &format!("http://{}", reservation.addr),
+            admin_key,
+            BackendLimits::default(),
+        )?;
         Ok(Self {
             client,
             inventory,

@@ -1,11 +1,6 @@
 //! What the gateway sends on to the ticketing backend: only paths rebuilt from ids it
 //! parsed, and errors that name no internal address.
 
-use std::sync::Arc;
-
-use breakwater_line::{Clock, EventId, LineSettings, SystemClock};
-use breakwater_line_redis::{RedisLineStore, RedisOptions, RedisTopology};
-use breakwater_line_store::LineStore;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -66,7 +61,8 @@ async fn a_backend_outage_names_no_internal_address() -> anyhow::Result<()> {
     let redis = breakwater_testkit::redis::RedisServer::start().await?;
     let dead_port = breakwater_testkit::ports::free_port()?;
     let backend_url = format!("http://127.0.0.1:{dead_port}");
-    let gateway = Breakwater::gateway_with_backend(&redis.url(), "outage", &backend_url).await?;
+    let gateway =
+        Breakwater::gateway_with_backend(&redis.url(), "outage", &backend_url, &[]).await?;
     let (status, body) = gateway
         .call(
             Method::POST,
@@ -83,21 +79,8 @@ async fn a_backend_outage_names_no_internal_address() -> anyhow::Result<()> {
 
     // A line made straight in the store (its sale could not be opened), so a buyer can
     // be admitted and try to hold.
-    let mut options = RedisOptions::new(redis.url(), RedisTopology::Standalone);
-    options.namespace = "outage".into();
-    let store = Arc::new(RedisLineStore::new(options));
-    let mut settings = LineSettings::with_defaults("Gig", SystemClock.now_ms());
-    settings.admission_rate_per_second = 1000.0;
-    store
-        .create_event(&EventId::parse("gig")?, &settings, SystemClock.now_ms())
-        .await?;
-    let line = crate::support::eventually(
-        std::time::Duration::from_secs(10),
-        "the gateway to find the event",
-        || async { Ok(gateway.join("gig").await.ok()) },
-    )
-    .await?;
-    let buyer = gateway.enter_when_ready("gig", &line).await?;
+    crate::support::line_in_store(&redis.url(), "outage", "gig").await?;
+    let buyer = gateway.admitted_buyer("gig").await?;
     let (status, body) = gateway
         .call(
             Method::POST,

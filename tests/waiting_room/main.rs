@@ -7,6 +7,7 @@ mod multi_gateway;
 mod redis_outage;
 mod serve_restart;
 mod sessions;
+mod slow_backend;
 mod slow_clients;
 mod sold_out;
 mod support;

@@ -67,7 +67,10 @@ async fn slow_and_idle_clients_are_cut_off_and_honest_ones_served() -> anyhow::R
             }
         }
     }
-    anyhow::ensure!(errors == 0, "{errors} honest polls failed next to slow clients");
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} honest polls failed next to slow clients"
+    );
     let limit = Duration::from_millis(HEADER_TIMEOUT_MS * 10);
     let held: Vec<Duration> = stream::iter(attackers)
         .map(|stream| until_closed(stream, limit))

@@ -33,11 +33,13 @@ impl Breakwater {
         Self::spawn(command, port).await
     }
 
-    /// `breakwater gateway` as above, forwarding buyers to the backend at `backend_url`.
+    /// `breakwater gateway` as above, forwarding buyers to the backend at `backend_url`,
+    /// with more `BREAKWATER_*` settings.
     pub async fn gateway_with_backend(
         redis_url: &str,
         namespace: &str,
         backend_url: &str,
+        settings: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let port = breakwater_testkit::ports::free_port()?;
         let mut command = Command::new(env!("CARGO_BIN_EXE_breakwater"));
@@ -48,7 +50,8 @@ impl Breakwater {
             .args(["--redis-namespace", namespace])
             .args(["--backend-url", backend_url])
             .env("BREAKWATER_TOKEN_SECRET", TOKEN_SECRET)
-            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY);
+            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY)
+            .envs(settings.iter().copied());
         // Not ready while its backend is down (that is the point): wait for it to be alive.
         Self::spawn_until(command, port, "/healthz").await
     }
@@ -292,5 +295,36 @@ where
         }
         anyhow::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An event made straight in the Redis store (no backend could open its sale), so a
+/// gateway with an unreachable or stalled backend still has a line to admit buyers from.
+pub async fn line_in_store(redis_url: &str, namespace: &str, event: &str) -> anyhow::Result<()> {
+    use breakwater_line::{Clock, EventId, LineSettings, SystemClock};
+    use breakwater_line_redis::{RedisLineStore, RedisOptions, RedisTopology};
+    use breakwater_line_store::LineStore;
+
+    let mut options = RedisOptions::new(redis_url.to_owned(), RedisTopology::Standalone);
+    options.namespace = namespace.into();
+    let store = RedisLineStore::new(options);
+    let mut settings = LineSettings::with_defaults("Gig", SystemClock.now_ms());
+    settings.admission_rate_per_second = 1000.0;
+    store
+        .create_event(&EventId::parse(event)?, &settings, SystemClock.now_ms())
+        .await?;
+    Ok(())
+}
+
+impl Breakwater {
+    /// Joins `event` once the gateway knows it, and waits to be let in.
+    pub async fn admitted_buyer(&self, event: &str) -> anyhow::Result<String> {
+        let line = eventually(
+            Duration::from_secs(10),
+            "the gateway to find the event",
+            || async { Ok(self.join(event).await.ok()) },
+        )
+        .await?;
+        self.enter_when_ready(event, &line).await
     }
 }

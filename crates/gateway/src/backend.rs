@@ -19,6 +19,10 @@ pub enum BackendError {
         /// What went wrong, for the operator's log.
         detail: String,
     },
+    /// As many buyer calls as the gateway lets through are waiting on the backend
+    /// already: this one is refused at once.
+    #[error("the ticketing backend is busy; retry shortly")]
+    Busy,
     /// The backend refused the call with a 4xx; its body explains.
     #[error("the ticketing backend refused the request ({status})")]
     Rejected {
@@ -54,21 +58,46 @@ pub struct Forwarded {
     pub body: Bytes,
 }
 
+/// How much the gateway asks of its backend at once, and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendLimits {
+    /// A call not answered within this fails (503 to the buyer).
+    pub timeout: Duration,
+    /// Most buyer calls forwarded at once; more are refused at once with 503 +
+    /// `Retry-After` rather than queued behind a slow backend.
+    pub max_in_flight: usize,
+}
+
+impl Default for BackendLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(15),
+            max_in_flight: 512,
+        }
+    }
+}
+
 /// A client of the reservation service's HTTP API.
 #[derive(Clone)]
 pub struct BackendClient {
     base_url: String,
     admin_key: String,
     http: reqwest::Client,
+    /// Room for buyer calls in flight.
+    in_flight: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl BackendClient {
     /// A client of the backend at `base_url` (e.g. `http://127.0.0.1:8081`), using
-    /// `admin_key` for its internal API.
-    pub fn new(base_url: &str, admin_key: &str) -> Result<Self, BackendError> {
+    /// `admin_key` for its internal API, within `limits`.
+    pub fn new(
+        base_url: &str,
+        admin_key: &str,
+        limits: BackendLimits,
+    ) -> Result<Self, BackendError> {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(2).min(limits.timeout))
+            .timeout(limits.timeout)
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .build()
@@ -77,6 +106,7 @@ impl BackendClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             admin_key: admin_key.to_owned(),
             http,
+            in_flight: std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight)),
         })
     }
 
@@ -88,6 +118,11 @@ impl BackendClient {
         headers: &HeaderMap,
         body: Bytes,
     ) -> Result<Forwarded, BackendError> {
+        // A slow backend must not collect a queue here: beyond the room, refuse at once.
+        let _room = self
+            .in_flight
+            .try_acquire()
+            .map_err(|_| BackendError::Busy)?;
         let mut request = self
             .http
             .request(method, format!("{}{path_and_query}", self.base_url))

@@ -69,6 +69,9 @@ impl ApiError {
                 "backend_unavailable",
                 Some(1),
             ),
+            Self::Backend(BackendError::Busy) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "backend_busy", Some(1))
+            }
             Self::Backend(BackendError::Rejected { .. }) => {
                 (StatusCode::BAD_GATEWAY, "backend_rejected", None)
             }

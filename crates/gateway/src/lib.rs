@@ -12,7 +12,7 @@ mod routes;
 mod state;
 mod stock;
 
-pub use backend::{BackendClient, BackendError, SaleSettings};
+pub use backend::{BackendClient, BackendError, BackendLimits, SaleSettings};
 pub use error::ApiError;
 pub use model::{AdminEventBody, CreateEventRequest, SectionSpec, VenueSpec};
 pub use routes::admin::create_event;

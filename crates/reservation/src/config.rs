@@ -105,7 +105,9 @@ impl Config {
             return Err(invalid("admin_key", "must be set, at least 16 characters"));
         }
         in_range("max_connections", u64::from(self.max_connections), 1, 256)?;
-        self.http.validate().map_err(|limit| invalid(limit.key, limit.reason))?;
+        self.http
+            .validate()
+            .map_err(|limit| invalid(limit.key, limit.reason))?;
         in_range(
             "reconcile_interval_ms",
             self.reconcile_interval_ms,

@@ -19,12 +19,8 @@ const RETRY_AFTER_SECONDS: u32 = 1;
 pub(crate) fn guarded(
     router: Router,
     limits: &Limits,
-) -> impl Service<
-    hyper::Request<Incoming>,
-    Response = Response,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
+) -> impl Service<hyper::Request<Incoming>, Response = Response, Error = Infallible, Future = impl Send>
++ Clone
 + Send
 + 'static {
     ServiceBuilder::new()
@@ -38,7 +34,10 @@ pub(crate) fn guarded(
 /// The answer to a request the stack gave up on.
 async fn refusal(error: BoxError) -> Response {
     if error.is::<tower::timeout::error::Elapsed>() {
-        unavailable("request_timeout", "the request took too long; retry shortly")
+        unavailable(
+            "request_timeout",
+            "the request took too long; retry shortly",
+        )
     } else if error.is::<tower::load_shed::error::Overloaded>() {
         unavailable("overloaded", "the server is busy; retry shortly")
     } else {

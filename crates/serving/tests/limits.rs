@@ -90,7 +90,10 @@ async fn half_a_header_is_cut_off_while_honest_clients_are_served() {
     let mut slow = Vec::new();
     for _ in 0..200 {
         let mut stream = TcpStream::connect(&server.address).await.unwrap();
-        stream.write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        stream
+            .write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         slow.push(stream);
     }
     for _ in 0..50 {
@@ -180,7 +183,10 @@ async fn connections_beyond_the_cap_wait_for_a_free_one() {
     })
     .await;
     let mut holder = TcpStream::connect(&server.address).await.unwrap();
-    holder.write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    holder
+        .write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = [0_u8; 256];
     let _ = holder.read(&mut answer).await.unwrap();
     let mut waiting = tokio::spawn({
