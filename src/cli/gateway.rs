@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use breakwater_gateway::{AdminKey, BackendClient, BackendLimits, GatewayParts, GatewayState};
+use breakwater_gateway::{
+    AdminKey, BackendClient, BackendLimits, ClientLimits, GatewayParts, GatewayState,
+};
 use breakwater_line::SystemClock;
 use breakwater_line_redis::{RedisLineStore, RedisOptions, RedisTopology};
 use breakwater_tokens::TokenKeys;
@@ -70,6 +72,8 @@ pub struct GatewayConfig {
     pub backend_max_in_flight: usize,
     /// The HTTP server's bounds on connections, requests and slow clients.
     pub http: breakwater_serving::Limits,
+    /// How often one client may join and call the buyer API.
+    pub clients: ClientLimits,
 }
 
 impl Default for GatewayConfig {
@@ -87,6 +91,7 @@ impl Default for GatewayConfig {
             backend_timeout_ms: BackendLimits::default().timeout.as_millis() as u64,
             backend_max_in_flight: BackendLimits::default().max_in_flight,
             http: breakwater_serving::Limits::default(),
+            clients: ClientLimits::default(),
         }
     }
 }
@@ -98,6 +103,9 @@ impl GatewayConfig {
     /// Checks every setting; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.http
+            .validate()
+            .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
+        self.clients
             .validate()
             .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
         if self.redis_url.is_empty() {
@@ -215,8 +223,9 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
         backend,
         admin_key: AdminKey::new(config.admin_key.as_str()),
         metrics,
+        client_limits: config.clients.clone(),
     });
-    breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
+    breakwater_gateway::spawn_background(state.clone(), shutdown.clone());
     let router = breakwater_gateway::router(state);
     runtime::serve_http(
         config.listen,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use breakwater_gateway::{
-    AdminKey, BackendClient, BackendLimits, CreateEventRequest, GatewayParts, GatewayState,
-    SectionSpec, VenueSpec,
+    AdminKey, BackendClient, BackendLimits, ClientLimits, CreateEventRequest, GatewayParts,
+    GatewayState, SectionSpec, VenueSpec,
 };
 use breakwater_line::{Clock, EventId, SystemClock};
 use breakwater_line_store::EmbeddedLineStore;
@@ -50,6 +50,8 @@ pub struct ServeConfig {
     pub no_demo: bool,
     /// The HTTP server's bounds on connections, requests and slow clients.
     pub http: breakwater_serving::Limits,
+    /// How often one client may join and call the buyer API.
+    pub clients: ClientLimits,
 }
 
 impl Default for ServeConfig {
@@ -61,6 +63,7 @@ impl Default for ServeConfig {
             token_secret: None,
             no_demo: false,
             http: breakwater_serving::Limits::default(),
+            clients: ClientLimits::default(),
         }
     }
 }
@@ -72,6 +75,9 @@ impl ServeConfig {
             return Err(ConfigError::invalid("data_dir", "must name a directory"));
         }
         self.http
+            .validate()
+            .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
+        self.clients
             .validate()
             .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
         for (key, value) in [
@@ -124,8 +130,9 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
         backend: Some(backend.client.clone()),
         admin_key: AdminKey::new(admin_key.as_str()),
         metrics,
+        client_limits: config.clients.clone(),
     });
-    breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
+    breakwater_gateway::spawn_background(state.clone(), shutdown.clone());
     if !config.no_demo {
         open_demo_event(&state).await?;
     }
