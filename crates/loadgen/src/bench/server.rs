@@ -65,8 +65,8 @@ impl Server {
                 .arg("gateway")
                 .args(["--listen", &addr.to_string()])
                 .args(["--redis-url", &setup.redis_urls.join(",")])
-                .args(["--token-secret", &setup.token_secret])
-                .args(["--admin-key", &setup.admin_key]);
+                .env("BREAKWATER_TOKEN_SECRET", &setup.token_secret)
+                .env("BREAKWATER_ADMIN_KEY", &setup.admin_key);
             if setup.cluster {
                 command.arg("--redis-cluster");
             }
