@@ -5,6 +5,7 @@ mod admission_rate;
 mod client_limits;
 mod forwarding;
 mod multi_gateway;
+mod redis_faults;
 mod redis_outage;
 mod serve_restart;
 mod sessions;

@@ -27,6 +27,15 @@ pub struct Breakwater {
 impl Breakwater {
     /// `breakwater gateway` on a free port against `redis_url` in `namespace`.
     pub async fn gateway(redis_url: &str, namespace: &str) -> anyhow::Result<Self> {
+        Self::gateway_with(redis_url, namespace, &[]).await
+    }
+
+    /// `breakwater gateway` as above, with more `BREAKWATER_*` settings.
+    pub async fn gateway_with(
+        redis_url: &str,
+        namespace: &str,
+        settings: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let port = breakwater_testkit::ports::free_port()?;
         let mut command = Command::new(env!("CARGO_BIN_EXE_breakwater"));
         command
@@ -35,7 +44,8 @@ impl Breakwater {
             .args(["--redis-url", redis_url])
             .args(["--redis-namespace", namespace])
             .env("BREAKWATER_TOKEN_SECRET", TOKEN_SECRET)
-            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY);
+            .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY)
+            .envs(settings.iter().copied());
         Self::spawn(command, port).await
     }
 

@@ -91,6 +91,12 @@ impl RedisConnection {
                     .connection_timeout(options.connect_timeout)
                     .response_timeout(options.response_timeout)
                     .retries(2)
+                    // redis-rs waits at least 1.28 s before each retry by default: far
+                    // longer than a failover's last moments need, and a poll's whole
+                    // budget. Retry after 20–200 ms instead.
+                    .min_retry_wait(20)
+                    .max_retry_wait(500)
+                    .retry_wait_formula(100, 2)
                     .build()
                     .map_err(unavailable)?;
                 let connection = client.get_async_connection().await.map_err(unavailable)?;

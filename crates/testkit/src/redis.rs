@@ -58,6 +58,8 @@ impl RedisServer {
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .args(["--protected-mode", "no"])
+            // Fault tests freeze the server with `DEBUG SLEEP` (loopback clients only).
+            .args(["--enable-debug-command", "local"])
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -151,13 +153,39 @@ impl RedisServer {
     }
 }
 
+/// A numeric field of an `INFO` section.
+fn info_field(info: &str, name: &str) -> Option<u64> {
+    info.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key == name).then(|| value.trim().parse().ok())?
+    })
+}
+
+/// The port of the master serving `slot`, from `CLUSTER NODES` (a line per node: id,
+/// `ip:port@bus`, flags, master id, pings, epoch, link state, then slot ranges).
+fn master_port_of_slot(nodes: &str, slot: u16) -> Option<u16> {
+    nodes.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let is_master = fields.get(2)?.split(',').any(|flag| flag == "master");
+        let serves = fields.iter().skip(8).any(|range| {
+            let (low, high) = range.split_once('-').unwrap_or((range, range));
+            matches!((low.parse::<u16>(), high.parse::<u16>()), (Ok(low), Ok(high)) if (low..=high).contains(&slot))
+        });
+        if !(is_master && serves) {
+            return None;
+        }
+        let address = fields.get(1)?.split('@').next()?;
+        address.rsplit_once(':')?.1.parse().ok()
+    })
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
 }
 
-/// A Redis Cluster of masters (no replicas) on free loopback ports.
+/// A Redis Cluster on free loopback ports: masters, and optionally replicas of each.
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
 }
@@ -165,8 +193,15 @@ pub struct RedisCluster {
 impl RedisCluster {
     /// Starts `masters` nodes, creates the cluster and waits until every slot is served.
     pub async fn start(masters: usize) -> anyhow::Result<Self> {
-        let mut nodes = Vec::with_capacity(masters);
-        for _ in 0..masters {
+        Self::start_with_replicas(masters, 0).await
+    }
+
+    /// Starts `masters` masters with `replicas` replicas each, and waits until every slot
+    /// is served.
+    pub async fn start_with_replicas(masters: usize, replicas: usize) -> anyhow::Result<Self> {
+        let count = masters * (1 + replicas);
+        let mut nodes = Vec::with_capacity(count);
+        for _ in 0..count {
             nodes.push(RedisServer::start_with(true).await?);
         }
         let addresses: Vec<String> = nodes
@@ -177,7 +212,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .context("running redis-cli --cluster create")?;
         anyhow::ensure!(
@@ -214,6 +249,70 @@ impl RedisCluster {
     /// The nodes.
     pub fn nodes(&self) -> &[RedisServer] {
         &self.nodes
+    }
+
+    /// Kills the master serving `key`'s slot once its replicas have every write it took
+    /// (so what follows is a failover, not a lost write); returns the killed node's port.
+    pub async fn kill_master_of(&mut self, key: &str) -> anyhow::Result<u16> {
+        let seed = self.nodes.first().context("an empty cluster")?;
+        let slot: u16 = seed.query(&["CLUSTER", "KEYSLOT", key]).await?.parse()?;
+        let nodes = seed.query(&["CLUSTER", "NODES"]).await?;
+        let port = master_port_of_slot(&nodes, slot).context("no master serves the slot")?;
+        let index = self
+            .nodes
+            .iter()
+            .position(|node| node.port() == port)
+            .context("the master is not one of ours")?;
+        self.wait_until_replicated(index).await?;
+        self.nodes[index].kill();
+        Ok(port)
+    }
+
+    /// Whether a node other than `old_master` now serves `key`'s slot and every live node
+    /// says every slot is served: the failover is over.
+    pub async fn failed_over(&self, key: &str, old_master: u16) -> bool {
+        let mut answered = false;
+        for node in self.nodes.iter().filter(|node| node.port() != old_master) {
+            let (Ok(info), Ok(nodes), Ok(slot)) = (
+                node.query(&["CLUSTER", "INFO"]).await,
+                node.query(&["CLUSTER", "NODES"]).await,
+                node.query(&["CLUSTER", "KEYSLOT", key]).await,
+            ) else {
+                continue;
+            };
+            let master = slot
+                .parse()
+                .ok()
+                .and_then(|slot| master_port_of_slot(&nodes, slot));
+            if !info.contains("cluster_state:ok") || master.is_none_or(|port| port == old_master) {
+                return false;
+            }
+            answered = true;
+        }
+        answered
+    }
+
+    async fn wait_until_replicated(&self, master: usize) -> anyhow::Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let info = self.nodes[master].query(&["INFO", "replication"]).await?;
+            let offset = info_field(&info, "master_repl_offset");
+            // Each replica line reads `slaveN:ip=…,port=…,state=online,offset=…,lag=…`.
+            let replicas: Vec<Option<u64>> = info
+                .lines()
+                .filter(|line| line.starts_with("slave"))
+                .map(|line| {
+                    line.split(',')
+                        .find_map(|field| field.strip_prefix("offset="))
+                        .and_then(|value| value.trim().parse().ok())
+                })
+                .collect();
+            if !replicas.is_empty() && replicas.iter().all(|replica| *replica == offset) {
+                return Ok(());
+            }
+            anyhow::ensure!(Instant::now() < deadline, "replicas never caught up");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Empties every node (`FLUSHALL`), as an operator's mistake or a restart would.
