@@ -102,6 +102,7 @@ impl ApiError {
             }
             Self::InvalidField { field, .. } => Some(json!({ "field": field })),
             Self::InvalidPath { parameter, .. } => Some(json!({ "parameter": parameter })),
+            Self::Waitroom(WaitroomError::ProofRequired { bits }) => Some(json!({ "bits": bits })),
             _ => None,
         }
     }
@@ -135,6 +136,11 @@ fn waitroom_parts(error: &WaitroomError) -> (StatusCode, &'static str, Option<u6
         WaitroomError::InvalidSetting(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", None)
         }
+        WaitroomError::ProofRequired { .. } => {
+            (StatusCode::PRECONDITION_REQUIRED, "proof_required", None)
+        }
+        WaitroomError::Proof(_) => (StatusCode::BAD_REQUEST, "invalid_proof", None),
+        WaitroomError::ProofUsed => (StatusCode::CONFLICT, "proof_used", None),
     }
 }
 

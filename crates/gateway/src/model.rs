@@ -116,6 +116,9 @@ pub struct EventInfo {
     pub state: EventState,
     /// ISO 4217 currency of the event's prices.
     pub currency: String,
+    /// Proof-of-work bits each join must carry (0: none): get a challenge from
+    /// `POST /api/v1/events/{event}/challenge` and join with the `Breakwater-Proof` header.
+    pub join_proof_bits: u8,
 }
 
 impl From<&EventView> for EventInfo {
@@ -126,6 +129,7 @@ impl From<&EventView> for EventInfo {
             opens_at: rfc3339(view.settings.opens_at_ms),
             state: view.state,
             currency: view.settings.currency.clone(),
+            join_proof_bits: view.settings.join_proof_bits,
         }
     }
 }
@@ -197,6 +201,9 @@ pub struct CreateEventRequest {
     pub currency: Option<String>,
     /// Default false.
     pub paused: Option<bool>,
+    /// Proof-of-work bits asked of each join: 0 (default) none, at most 28; 18 costs a
+    /// browser about a second.
+    pub join_proof_bits: Option<u8>,
 }
 
 /// `PATCH /admin/v1/events/{id}`: only the fields given change.
@@ -215,6 +222,7 @@ pub struct PatchEventRequest {
     pub currency: Option<String>,
     pub paused: Option<bool>,
     pub closed: Option<bool>,
+    pub join_proof_bits: Option<u8>,
 }
 
 impl PatchEventRequest {
@@ -249,6 +257,9 @@ impl PatchEventRequest {
         }
         if let Some(closed) = self.closed {
             settings.closed = closed;
+        }
+        if let Some(bits) = self.join_proof_bits {
+            settings.join_proof_bits = bits;
         }
         Ok(())
     }
@@ -287,6 +298,7 @@ pub struct AdminEventBody {
     pub opens_at: String,
     pub paused: bool,
     pub closed: bool,
+    pub join_proof_bits: u8,
     /// `scheduled` | `open` | `paused` | `closed`.
     #[schema(value_type = String)]
     pub state: EventState,
@@ -312,6 +324,7 @@ impl AdminEventBody {
             opens_at: rfc3339(settings.opens_at_ms),
             paused: settings.paused,
             closed: settings.closed,
+            join_proof_bits: settings.join_proof_bits,
             state: view.state,
             sale,
         }
@@ -374,4 +387,15 @@ impl From<LineStats> for StatsBody {
             replica_age_ms: stats.replica_age_ms,
         }
     }
+}
+
+/// A proof-of-work puzzle to solve before joining.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChallengeBody {
+    /// Append `.` and a decimal answer such that SHA-256 of the whole text starts with
+    /// `bits` zero bits; send that as the `Breakwater-Proof` header of the join.
+    pub challenge: String,
+    pub bits: u8,
+    /// RFC 3339; answers after it are refused.
+    pub expires_at: String,
 }

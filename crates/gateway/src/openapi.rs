@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::{
-    AdminEventBody, CreateEventRequest, EnterBody, ErrorBody, EventInfo, JoinBody,
+    AdminEventBody, ChallengeBody, CreateEventRequest, EnterBody, ErrorBody, EventInfo, JoinBody,
     PatchEventRequest, QueueStatusBody, SectionSpec, StatsBody, VenueSpec,
 };
 use crate::routes;
@@ -23,6 +23,7 @@ use crate::routes;
         routes::queue::enter,
         routes::queue::leave,
         routes::queue::event_info,
+        routes::queue::challenge,
         routes::ticketing::docs::seats,
         routes::ticketing::docs::hold,
         routes::ticketing::docs::show_hold,
@@ -42,7 +43,7 @@ use crate::routes;
         routes::ops::openapi,
     ),
     components(schemas(
-        QueueStatusBody, JoinBody, EnterBody, ErrorBody, EventInfo, CreateEventRequest,
+        QueueStatusBody, JoinBody, EnterBody, ErrorBody, EventInfo, ChallengeBody, CreateEventRequest,
         PatchEventRequest, AdminEventBody, StatsBody, VenueSpec, SectionSpec
     )),
     modifiers(&BearerSchemes)

@@ -540,3 +540,57 @@ async fn one_client_polling_past_its_calls_gets_429_and_an_untrusted_forward_cha
     assert_eq!(stats.status(), StatusCode::OK);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_event_asking_proof_of_work_takes_each_solved_challenge_once() -> anyhow::Result<()> {
+    let api = Gateway::start().await?;
+    let too_hard = api
+        .create(json!({"id": "pow", "name": "PoW", "join_proof_bits": 29}))
+        .await?;
+    assert_eq!(too_hard.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = too_hard.json().await?;
+    assert_eq!(body["field"], "join_proof_bits", "{body}");
+    let created = api
+        .create(json!({"id": "pow", "name": "PoW", "join_proof_bits": 8}))
+        .await?;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let info: Value = api
+        .http
+        .get(api.url("/api/v1/events/pow"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(info["join_proof_bits"], 8, "{info}");
+
+    let (status, body) = api.join("pow").await?;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
+    assert_eq!(
+        (error_code(&body), &body["bits"]),
+        ("proof_required", &json!(8))
+    );
+
+    let challenge: Value = api
+        .http
+        .post(api.url("/api/v1/events/pow/challenge"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let text = challenge["challenge"].as_str().expect("challenge");
+    let proof = breakwater_tokens::solve(text, 8);
+    let join = |proof: String| {
+        api.http
+            .post(api.url("/api/v1/events/pow/queue"))
+            .header("breakwater-proof", proof)
+            .send()
+    };
+    assert_eq!(join(proof.clone()).await?.status(), StatusCode::CREATED);
+    let again = join(proof).await?;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(&again.json().await?), "proof_used");
+    let forged = join(format!("{text}x.1")).await?;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&forged.json().await?), "invalid_proof");
+    Ok(())
+}

@@ -95,7 +95,14 @@ pub struct LineSettings {
     pub paused: bool,
     /// A closed line takes no new joins and admits nobody.
     pub closed: bool,
+    /// Proof of work asked of each join: zero bits its hash must start with (0: none).
+    /// Each bit doubles a join's cost; 18 is about a second in a browser.
+    #[serde(default)]
+    pub join_proof_bits: u8,
 }
+
+/// Most proof-of-work bits an event may ask: minutes in a browser, past any real use.
+pub const MAX_JOIN_PROOF_BITS: u8 = 28;
 
 /// Upper bounds that keep arithmetic and memory sane; generous for any real sale.
 const MAX_RATE: f64 = 1_000_000.0;
@@ -116,6 +123,7 @@ impl LineSettings {
             opens_at_ms: now_ms,
             paused: false,
             closed: false,
+            join_proof_bits: 0,
         }
     }
 
@@ -150,6 +158,12 @@ impl LineSettings {
         )?;
         check_seconds("claim_window_seconds", self.claim_window_seconds, 1)?;
         check_seconds("session_seconds", self.session_seconds, 1)?;
+        if self.join_proof_bits > MAX_JOIN_PROOF_BITS {
+            return Err(InvalidSetting::new(
+                "join_proof_bits",
+                format!("must be 0 (no proof) to {MAX_JOIN_PROOF_BITS}"),
+            ));
+        }
         Ok(())
     }
 

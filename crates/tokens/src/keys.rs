@@ -5,7 +5,7 @@ use sha2::Sha256;
 
 use crate::TokenError;
 
-type HmacSha256 = Hmac<Sha256>;
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: &str = "bw2";
 const LINE_KIND: &str = "l";
@@ -14,7 +14,7 @@ const ACCESS_KIND: &str = "a";
 /// orders (a week: long enough to come back for a receipt).
 pub const READ_GRACE_MS: u64 = 7 * 24 * 3600 * 1000;
 /// 128 bits of MAC are plenty against forgery and keep tokens short.
-const MAC_BYTES: usize = 16;
+pub(crate) const MAC_BYTES: usize = 16;
 
 /// A buyer's place in an event's line, as proven by a line token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +93,11 @@ impl TokenKeys {
     pub fn generate_secret() -> String {
         let bytes: [u8; 32] = rand::random();
         URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// A fresh MAC keyed with the secret (other signed texts, such as join challenges).
+    pub(crate) fn mac(&self) -> HmacSha256 {
+        self.mac.clone()
     }
 
     /// Derives a per-purpose 64-bit seed from the secret (for example, an event's lottery).
@@ -250,7 +255,7 @@ fn parse_lineage(text: &str) -> Result<u64, TokenError> {
     u64::from_str_radix(text, 16).map_err(|_| TokenError::Malformed)
 }
 
-fn parse_number(text: &str) -> Result<u64, TokenError> {
+pub(crate) fn parse_number(text: &str) -> Result<u64, TokenError> {
     // Only canonical decimal: a second spelling of the same token would let a client
     // replay a used token under a different text.
     if text.is_empty() || text.len() > 20 || (text.len() > 1 && text.starts_with('0')) {

@@ -16,6 +16,8 @@
 
 mod error;
 mod keys;
+mod proof;
 
 pub use error::TokenError;
 pub use keys::{AccessToken, LineToken, READ_GRACE_MS, TokenKeys, is_buyer_id};
+pub use proof::{AcceptedProof, CHALLENGE_TTL_MS, JoinChallenge, ProofError, solve};

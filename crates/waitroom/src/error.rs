@@ -2,7 +2,7 @@
 
 use breakwater_line::InvalidSetting;
 use breakwater_line_store::StoreError;
-use breakwater_tokens::TokenError;
+use breakwater_tokens::{ProofError, TokenError};
 
 use crate::QueueStatus;
 
@@ -54,6 +54,20 @@ pub enum WaitroomError {
     /// A setting is invalid.
     #[error("{0}")]
     InvalidSetting(#[from] InvalidSetting),
+    /// The event asks a proof of work with each join and none was given.
+    #[error(
+        "this event asks a proof of work with each join ({bits} bits): get a challenge, solve it, and join with the proof"
+    )]
+    ProofRequired {
+        /// Zero bits the proof's hash must start with.
+        bits: u8,
+    },
+    /// The proof of work was refused.
+    #[error("{0}")]
+    Proof(#[from] ProofError),
+    /// The proof of work already let someone join.
+    #[error("this proof of work has already been used to join")]
+    ProofUsed,
 }
 
 impl WaitroomError {

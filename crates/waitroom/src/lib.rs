@@ -14,6 +14,7 @@ mod heartbeats;
 mod joins;
 mod line;
 mod pacer;
+mod proofs;
 mod room;
 mod sync;
 mod view;

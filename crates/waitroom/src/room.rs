@@ -9,12 +9,13 @@ use breakwater_line::{
     StockLevel, advise,
 };
 use breakwater_line_store::{EnterOutcome, Epoch, LineStore, StoreError};
-use breakwater_tokens::{AccessToken, LineToken, TokenError, TokenKeys};
+use breakwater_tokens::{AccessToken, JoinChallenge, LineToken, TokenError, TokenKeys};
 use parking_lot::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use crate::joins::JoinFailure;
 use crate::line::{Line, ReplicaView};
+use crate::proofs::SpentProofs;
 use crate::{
     Admission, EventView, Joined, LineStats, QueueState, QueueStatus, WaitroomConfig, WaitroomError,
 };
@@ -34,6 +35,7 @@ pub(crate) struct Engine {
     pub clock: Arc<dyn Clock>,
     pub config: WaitroomConfig,
     pub lines: RwLock<HashMap<EventId, Arc<Line>>>,
+    pub spent_proofs: SpentProofs,
 }
 
 impl Engine {
@@ -69,6 +71,7 @@ impl Waitroom {
             clock,
             config,
             lines: RwLock::new(HashMap::new()),
+            spent_proofs: SpentProofs::default(),
         });
         if let Err(error) = engine.discover().await {
             tracing::warn!(%error, "could not load events from the line store yet");
@@ -166,9 +169,27 @@ impl Waitroom {
 
     /// Joins `event`'s line: hands out a queue number and its signed token.
     pub async fn join(&self, event: &EventId) -> Result<Joined, WaitroomError> {
+        self.join_with_proof(event, None).await
+    }
+
+    /// A puzzle whose answer lets one buyer join `event`, at the event's difficulty.
+    pub fn join_challenge(&self, event: &EventId) -> Result<JoinChallenge, WaitroomError> {
+        let line = self.engine.line(event)?;
+        let bits = line.view.read().replica.settings().join_proof_bits;
+        let now = self.engine.clock.now_ms();
+        Ok(self.engine.keys.issue_challenge(event.as_str(), bits, now))
+    }
+
+    /// Joins as [`Waitroom::join`], with the proof of work the event may ask for; each
+    /// proof joins once.
+    pub async fn join_with_proof(
+        &self,
+        event: &EventId,
+        proof: Option<&str>,
+    ) -> Result<Joined, WaitroomError> {
         let line = self.engine.line(event)?;
         let now = self.engine.clock.now_ms();
-        {
+        let required_bits = {
             let view = line.view.read();
             self.check_fresh(view.synced_at_ms, now)?;
             if view.replica.settings().closed {
@@ -177,6 +198,10 @@ impl Waitroom {
             if view.replica.is_sold_out() {
                 return Err(WaitroomError::SoldOut);
             }
+            view.replica.settings().join_proof_bits
+        };
+        if required_bits > 0 {
+            self.spend_proof(event, proof, required_bits, now)?;
         }
         let number = line.joins.number().await.map_err(|failure| match failure {
             JoinFailure::Overloaded => WaitroomError::Overloaded {
@@ -205,6 +230,26 @@ impl Waitroom {
         let status = self.answer(&line, &token, now, false)?;
         let token = self.engine.keys.sign_line(&token);
         Ok(Joined { token, status })
+    }
+
+    fn spend_proof(
+        &self,
+        event: &EventId,
+        proof: Option<&str>,
+        required_bits: u8,
+        now: u64,
+    ) -> Result<(), WaitroomError> {
+        let proof = proof.ok_or(WaitroomError::ProofRequired {
+            bits: required_bits,
+        })?;
+        let accepted = self
+            .engine
+            .keys
+            .check_proof(proof, event.as_str(), required_bits, now)?;
+        if !self.engine.spent_proofs.spend(&accepted, now) {
+            return Err(WaitroomError::ProofUsed);
+        }
+        Ok(())
     }
 
     /// A buyer's status; also their heartbeat. Answered from memory.

@@ -126,6 +126,9 @@ fn line_settings(request: &CreateEventRequest) -> Result<LineSettings, ApiError>
     if let Some(paused) = request.paused {
         settings.paused = paused;
     }
+    if let Some(bits) = request.join_proof_bits {
+        settings.join_proof_bits = bits;
+    }
     Ok(settings)
 }
 

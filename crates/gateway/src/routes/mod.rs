@@ -25,6 +25,7 @@ pub fn router(state: GatewayState) -> Router {
             post(queue::join).get(queue::status).delete(queue::leave),
         )
         .route("/api/v1/events/{event}/queue/enter", post(queue::enter))
+        .route("/api/v1/events/{event}/challenge", post(queue::challenge))
         .route("/api/v1/events/{event}", get(queue::event_info))
         .merge(ticketing::routes())
         .route_layer(middleware::from_fn_with_state(

@@ -8,9 +8,14 @@ use breakwater_line::{Clock, SystemClock};
 use breakwater_waitroom::{QueueStatus, WaitroomError};
 
 use crate::auth::{access_cookie, bearer, cookie, line_cookie, set_cookie};
-use crate::model::{EnterBody, ErrorBody, EventInfo, JoinBody, QueueStatusBody, rfc3339};
+use crate::model::{
+    ChallengeBody, EnterBody, ErrorBody, EventInfo, JoinBody, QueueStatusBody, rfc3339,
+};
 use crate::routes::event_id;
 use crate::{ApiError, GatewayState};
+
+/// The header a join carries its proof of work in, when the event asks one.
+pub(crate) const PROOF_HEADER: &str = "breakwater-proof";
 
 /// How long the page keeps a line token cookie.
 const LINE_COOKIE_SECONDS: u64 = 24 * 3600;
@@ -24,21 +29,32 @@ fn line_token<'a>(headers: &'a HeaderMap, event: &str) -> Result<&'a str, ApiErr
 
 /// Join the line.
 #[utoipa::path(post, path = "/api/v1/events/{event}/queue", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id"),
+           ("Breakwater-Proof" = Option<String>, Header, description = "A solved challenge, when the event asks a proof of work (`join_proof_bits` > 0)")),
     responses(
         (status = 201, description = "Joined", body = JoinBody),
+        (status = 400, description = "`invalid_proof`: the proof is malformed, forged, expired, too easy or wrong", body = ErrorBody),
+        (status = 428, description = "`proof_required` (with `bits`): the event asks a proof of work with each join", body = ErrorBody),
         (status = 200, description = "Sold out: nobody joins for nothing; the status says `sold_out` and no token is given", body = QueueStatusBody),
         (status = 404, description = "No such event", body = ErrorBody),
-        (status = 409, description = "The sale is closed", body = ErrorBody),
+        (status = 409, description = "The sale is closed (`event_closed`), or the proof was already used (`proof_used`)", body = ErrorBody),
         (status = 503, description = "Store unavailable; retry after Retry-After", body = ErrorBody),
         (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
     ))]
 pub async fn join(
     State(state): State<GatewayState>,
     Path(event): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
-    let joined = match state.room.join(&event).await {
+    let proof = match headers.get(PROOF_HEADER) {
+        Some(value) => Some(value.to_str().map_err(|_| ApiError::InvalidField {
+            field: "Breakwater-Proof".into(),
+            message: "must be visible ASCII".into(),
+        })?),
+        None => None,
+    };
+    let joined = match state.room.join_with_proof(&event, proof).await {
         // Nobody joins for nothing: the answer says so, and no place is taken.
         Err(WaitroomError::SoldOut) => {
             let status = QueueStatusBody::from(&QueueStatus::sold_out());
@@ -154,6 +170,28 @@ pub async fn leave(
     }
     state.room.leave(&event, token).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A proof-of-work puzzle for joining the event (at its `join_proof_bits`).
+#[utoipa::path(post, path = "/api/v1/events/{event}/challenge", tag = "waiting room",
+    params(("event" = String, Path, description = "Event id")),
+    responses(
+        (status = 201, description = "A challenge; solve it and join with `Breakwater-Proof`", body = ChallengeBody),
+        (status = 404, description = "No such event", body = ErrorBody),
+        (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
+    ))]
+pub async fn challenge(
+    State(state): State<GatewayState>,
+    Path(event): Path<String>,
+) -> Result<(StatusCode, Json<ChallengeBody>), ApiError> {
+    let event = event_id(&event)?;
+    let challenge = state.room.join_challenge(&event)?;
+    let body = ChallengeBody {
+        challenge: challenge.text,
+        bits: challenge.bits,
+        expires_at: rfc3339(challenge.expires_at_ms),
+    };
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// An event's public information.

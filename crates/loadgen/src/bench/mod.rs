@@ -9,6 +9,7 @@ mod admin;
 mod backend;
 mod joins_admission;
 mod memory;
+mod proof_of_work;
 mod redis_cost;
 mod server;
 mod status_healthz;
@@ -41,13 +42,15 @@ pub enum BenchName {
     Memory,
     /// 7. Holds and checkouts per second through the gateway.
     Backend,
+    /// 8. Proof of work at join: verification cost, solve time by difficulty.
+    ProofOfWork,
     /// Every benchmark in turn.
     All,
 }
 
 impl BenchName {
     /// Every benchmark, in the order `all` runs them.
-    pub const EACH: [BenchName; 7] = [
+    pub const EACH: [BenchName; 8] = [
         Self::TalkPositions,
         Self::StatusVsHealthz,
         Self::RedisCost,
@@ -55,6 +58,7 @@ impl BenchName {
         Self::TalkMix,
         Self::Memory,
         Self::Backend,
+        Self::ProofOfWork,
     ];
 
     /// The name on the command line.
@@ -67,6 +71,7 @@ impl BenchName {
             Self::TalkMix => "talk-mix",
             Self::Memory => "memory",
             Self::Backend => "backend",
+            Self::ProofOfWork => "proof-of-work",
             Self::All => "all",
         }
     }
@@ -135,6 +140,7 @@ async fn run_one(name: BenchName, options: &BenchOptions) -> anyhow::Result<Valu
         BenchName::TalkMix => talk_mix::run(options).await?,
         BenchName::Memory => memory::run(options).await?,
         BenchName::Backend => backend::run(options).await?,
+        BenchName::ProofOfWork => proof_of_work::run(options).await?,
         BenchName::All => anyhow::bail!("`all` is not one benchmark"),
     };
     let command: Vec<String> = std::env::args().collect();

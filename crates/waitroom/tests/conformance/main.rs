@@ -58,5 +58,6 @@ conformance!(
     an_ended_session_buys_nothing_more,
     a_line_started_afresh_never_reuses_a_buyer,
     the_line_knows_the_stock,
+    a_join_pays_the_proof_of_work_the_event_asks_once,
     the_wait_is_an_honest_range,
 );

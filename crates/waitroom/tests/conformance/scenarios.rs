@@ -2,7 +2,7 @@
 
 use anyhow::ensure;
 use breakwater_line::{Clock, EventId};
-use breakwater_tokens::{LineToken, TokenError, TokenKeys};
+use breakwater_tokens::{LineToken, ProofError, TokenError, TokenKeys, solve};
 use breakwater_waitroom::{QueueState, WaitroomError};
 
 use crate::harness::Harness;
@@ -819,5 +819,54 @@ pub async fn the_wait_is_an_honest_range(h: Harness) -> anyhow::Result<()> {
         status.eta_high_seconds.is_none() && status.eta_low_seconds.is_some(),
         "the cap binds: {status:?}"
     );
+    Ok(())
+}
+
+/// An event that asks a proof of work refuses joins without one, takes each solved
+/// challenge once, and every gateway applies a raised difficulty to new and old
+/// challenges alike; events that ask none are unaffected.
+pub async fn a_join_pays_the_proof_of_work_the_event_asks_once(h: Harness) -> anyhow::Result<()> {
+    let event = h.event("proofs", |s| s.join_proof_bits = 8).await?;
+    let free = h.event("free", |_| {}).await?;
+    ensure!(matches!(
+        h.room.join(&event).await,
+        Err(WaitroomError::ProofRequired { bits: 8 })
+    ));
+    h.join(&free).await?;
+
+    let challenge = h.room.join_challenge(&event)?;
+    ensure!(challenge.bits == 8);
+    let proof = solve(&challenge.text, challenge.bits);
+    h.room.join_with_proof(&event, Some(&proof)).await?;
+    ensure!(matches!(
+        h.room.join_with_proof(&event, Some(&proof)).await,
+        Err(WaitroomError::ProofUsed)
+    ));
+    let elsewhere = solve(&h.room.join_challenge(&free)?.text, 8);
+    ensure!(matches!(
+        h.room.join_with_proof(&event, Some(&elsewhere)).await,
+        Err(WaitroomError::Proof(ProofError::WrongEvent))
+    ));
+
+    // Raised to 10: another gateway learns it from the store, and an 8-bit challenge
+    // issued before is too easy now.
+    let early = solve(&h.room.join_challenge(&event)?.text, 8);
+    let mut settings = h.room.event(&event)?.settings;
+    settings.join_proof_bits = 10;
+    h.room.update_event(&event, &settings).await?;
+    let other = h.another_gateway().await;
+    other.sync_all().await?;
+    ensure!(matches!(
+        other.join_with_proof(&event, Some(&early)).await,
+        Err(WaitroomError::Proof(ProofError::TooEasy { required: 10 }))
+    ));
+    let fresh = other.join_challenge(&event)?;
+    ensure!(fresh.bits == 10);
+    other
+        .join_with_proof(&event, Some(&solve(&fresh.text, fresh.bits)))
+        .await?;
+    h.settle().await?;
+    let joined = h.room.stats(&event)?.joined_total;
+    ensure!(joined == 2, "{joined} joined; two proofs were accepted");
     Ok(())
 }
