@@ -19,7 +19,7 @@ pub use bitset::Bitset;
 pub use change::{LineChange, LineImage};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use deadlines::Deadlines;
-pub use event::{EventId, EventState, InvalidSetting, LineSettings};
+pub use event::{EventId, EventState, InvalidSetting, LineSettings, MAX_JOIN_PROOF_BITS};
 pub use lineage::{InvalidLineage, Lineage};
 pub use lottery::Lottery;
 pub use pacing::{Allowance, Gcra, Schedule, Shortfall};

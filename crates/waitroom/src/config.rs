@@ -35,6 +35,9 @@ pub struct WaitroomConfig {
     /// How often the gateway running an event's pacer asks the ticketing backend about the
     /// seats left (while buyers are in line).
     pub stock_interval: Duration,
+    /// Joins per second on one event, on this gateway, past which an event that asks a
+    /// proof of work asks one bit more per doubling (0: never raised).
+    pub proof_flood_joins_per_second: u64,
 }
 
 impl Default for WaitroomConfig {
@@ -53,6 +56,7 @@ impl Default for WaitroomConfig {
             sync_batch_max: 10_000,
             drop_batch_max: 10_000,
             stock_interval: Duration::from_secs(1),
+            proof_flood_joins_per_second: 2_000,
         }
     }
 }

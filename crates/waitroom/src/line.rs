@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::heartbeats::PendingHeartbeats;
 use crate::joins::JoinQueue;
+use crate::proofs::JoinMeter;
 
 /// One event's replica, pending heartbeats, join queue and pacer.
 pub(crate) struct Line {
@@ -23,6 +24,8 @@ pub(crate) struct Line {
     pub sync_lock: tokio::sync::Mutex<()>,
     /// When the ticketing backend was last asked about the seats left, Unix ms.
     pub stock_checked_ms: AtomicU64,
+    /// Joins per second on this gateway, which may raise the proof of work asked.
+    pub join_meter: JoinMeter,
 }
 
 impl Line {

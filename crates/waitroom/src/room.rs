@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::joins::JoinFailure;
 use crate::line::{Line, ReplicaView};
-use crate::proofs::SpentProofs;
+use crate::proofs::{SpentProofs, required_bits};
 use crate::{
     Admission, EventView, Joined, LineStats, QueueState, QueueStatus, WaitroomConfig, WaitroomError,
 };
@@ -49,6 +49,12 @@ impl Engine {
             .get(id)
             .cloned()
             .ok_or(WaitroomError::UnknownEvent)
+    }
+
+    /// The proof-of-work bits `line` asks now: the operator's `base`, raised by a flood.
+    fn proof_bits(&self, line: &Line, base: u8, now_ms: u64) -> u8 {
+        let rate = line.join_meter.rate(now_ms);
+        required_bits(base, rate, self.config.proof_flood_joins_per_second)
     }
 
     fn all_lines(&self) -> Vec<Arc<Line>> {
@@ -175,8 +181,9 @@ impl Waitroom {
     /// A puzzle whose answer lets one buyer join `event`, at the event's difficulty.
     pub fn join_challenge(&self, event: &EventId) -> Result<JoinChallenge, WaitroomError> {
         let line = self.engine.line(event)?;
-        let bits = line.view.read().replica.settings().join_proof_bits;
         let now = self.engine.clock.now_ms();
+        let base = line.view.read().replica.settings().join_proof_bits;
+        let bits = self.engine.proof_bits(&line, base, now);
         Ok(self.engine.keys.issue_challenge(event.as_str(), bits, now))
     }
 
@@ -201,8 +208,10 @@ impl Waitroom {
             view.replica.settings().join_proof_bits
         };
         if required_bits > 0 {
+            let required_bits = self.engine.proof_bits(&line, required_bits, now);
             self.spend_proof(event, proof, required_bits, now)?;
         }
+        line.join_meter.record(now);
         let number = line.joins.number().await.map_err(|failure| match failure {
             JoinFailure::Overloaded => WaitroomError::Overloaded {
                 retry_after_seconds: 1,

@@ -103,6 +103,7 @@ impl Engine {
             pacer: tokio::sync::Mutex::default(),
             sync_lock: tokio::sync::Mutex::new(()),
             stock_checked_ms: std::sync::atomic::AtomicU64::new(0),
+            join_meter: Default::default(),
         });
         Ok(self.lines.write().entry(id.clone()).or_insert(line).clone())
     }
