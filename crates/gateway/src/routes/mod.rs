@@ -23,6 +23,7 @@ pub fn router(state: GatewayState) -> Router {
             post(queue::join).get(queue::status).delete(queue::leave),
         )
         .route("/api/v1/events/{event}/queue/enter", post(queue::enter))
+        .route("/api/v1/events", get(queue::list_events))
         .route("/api/v1/events/{event}", get(queue::event_info))
         .merge(ticketing::routes())
         .nest("/admin/v1", admin::routes(state.clone()))
