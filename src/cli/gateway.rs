@@ -217,7 +217,7 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
         metrics,
     });
     breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
-    let router = breakwater_gateway::router(state);
+    let router = breakwater_web::with_pages(breakwater_gateway::router(state));
     runtime::serve_http(
         config.listen,
         router,

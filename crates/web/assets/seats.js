@@ -1,0 +1,198 @@
+// The seat map (SVG, live availability, price tiers), "best available N", the hold with
+// its countdown, the sandbox checkout (approved / declined / pending each said as it
+// is) and the confirmation.
+'use strict';
+(() => {
+  const { data, lang, t, $, store, api, duration, money, uuid, esc, say } = BW;
+  const ev = data.event;
+  const accessKey = 'bw.access.' + ev.id;
+  const access = store.get(accessKey);
+  let map = null, hold = null, holdTicker = 0, refresher = 0, paying = false;
+  const picked = new Set();
+  const currency = () => (map && map.currency) || ev.currency;
+
+  function noAccess() {
+    $('shop').hidden = true;
+    $('no-access').hidden = false;
+    clearInterval(refresher);
+  }
+  if (!access || Date.parse(access.expires_at) <= Date.now()) return noAccess();
+  const token = access.token;
+  $('shop').hidden = false;
+  const sessionTick = () => { $('session').textContent = t('session_left', { t: duration((Date.parse(access.expires_at) - Date.now()) / 1000) }); };
+  sessionTick();
+  setInterval(sessionTick, 1000);
+
+  async function load() {
+    const answer = await api('GET', '/api/v1/events/' + encodeURIComponent(ev.id) + '/seats', { token });
+    if (answer.status === 401 || answer.status === 403) return noAccess();
+    if (answer.status !== 200) return;
+    map = answer.body;
+    draw();
+  }
+
+  // Seated sections stacked, one row of squares per row; general admission as a bar.
+  function draw() {
+    const size = 10, gap = 2, step = size + gap, labelH = 18;
+    let y = 0, width = 0, parts = [], available = 0;
+    const tiers = [], sectionChoices = ['<option value="">' + esc(t('any_section')) + '</option>'];
+    map.sections.forEach((section, i) => {
+      const tier = 't' + (i % 6);
+      available += section.available || 0;
+      tiers.push('<li><span class="sw ' + tier + '" aria-hidden="true"></span>' + esc(section.name) + ' · ' +
+        esc(money(section.price_cents, currency())) + ' · ' + esc(t('available_n', { n: (section.available || 0).toLocaleString(lang) })) + '</li>');
+      sectionChoices.push('<option value="' + esc(section.id) + '">' + esc(section.name) + '</option>');
+      parts.push('<text x="0" y="' + (y + 13) + '">' + esc(section.name) + '</text>');
+      y += labelH;
+      if (section.general_admission) {
+        const w = 300, share = section.capacity ? section.available / section.capacity : 0;
+        parts.push('<rect x="0" y="' + y + '" width="' + w + '" height="' + size * 2 + '" class="h"/>' +
+          '<rect x="0" y="' + y + '" width="' + Math.round(w * share) + '" height="' + size * 2 + '" class="' + tier + '"/>');
+        width = Math.max(width, w);
+        y += size * 2 + step;
+        return;
+      }
+      for (const row of section.rows) {
+        row.seats.forEach((seat, k) => {
+          const state = picked.has(seat.id) ? 'p' : seat.status === 'available' ? 'a ' + tier : seat.status === 'held' ? 'h' : 's';
+          parts.push('<rect x="' + k * step + '" y="' + y + '" width="' + size + '" height="' + size + '" rx="2" class="' + state + '" data-id="' + esc(seat.id) + '"/>');
+        });
+        width = Math.max(width, row.seats.length * step);
+        y += step;
+      }
+      y += step;
+    });
+    const label = t('seat_map', { n: available.toLocaleString(lang) });
+    $('map').innerHTML = '<svg viewBox="0 0 ' + width + ' ' + y + '" role="img" aria-label="' + esc(label) + '">' + parts.join('') + '</svg>';
+    $('tiers').innerHTML = tiers.join('');
+    if ($('section').options.length !== sectionChoices.length) $('section').innerHTML = sectionChoices.join('');
+    if (!$('qty').options.length) $('qty').innerHTML = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => '<option>' + n + '</option>').join('');
+    updatePicked();
+  }
+
+  function updatePicked() {
+    $('picked').textContent = picked.size ? t('picked_n', { n: picked.size }) : '';
+    $('hold-picked').disabled = picked.size === 0 || !!hold;
+  }
+
+  $('map').addEventListener('click', (e) => {
+    const id = e.target.dataset && e.target.dataset.id;
+    if (!id || hold) return;
+    const cls = e.target.getAttribute('class') || '';
+    if (picked.has(id)) { picked.delete(id); e.target.setAttribute('class', 'a'); draw(); return; }
+    if (!cls.startsWith('a') || picked.size >= 8) return;
+    picked.add(id);
+    e.target.setAttribute('class', 'p');
+    updatePicked();
+  });
+
+  async function takeHold(body) {
+    say(t('holding'));
+    const answer = await api('POST', '/api/v1/events/' + encodeURIComponent(ev.id) + '/holds', { token, body, idem: uuid() });
+    picked.clear();
+    if (answer.status === 201) { say(''); showHold(answer.body); }
+    else if (answer.status === 409) say(t('seats_taken'), true);
+    else if (answer.status === 403 && answer.body.error === 'session_ended') noAccess();
+    else say(t('error', { m: answer.body.message || answer.status }), true);
+    load();
+  }
+
+  $('best').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const body = { quantity: Number($('qty').value) };
+    if ($('section').value) body.section_id = $('section').value;
+    takeHold(body);
+  });
+  $('hold-picked').addEventListener('click', () => takeHold({ seat_ids: Array.from(picked) }));
+
+  function seatText(seat) {
+    const section = map && map.sections.find((s) => s.id === seat.section_id);
+    const name = section ? section.name : seat.section_id;
+    if (!seat.row_id) return name + (seat.number ? ' #' + seat.number : '');
+    const row = section && section.rows ? section.rows.findIndex((r) => r.id === seat.row_id) + 1 : seat.row_id;
+    return t('row_seat', { section: name, row, seat: seat.number });
+  }
+
+  function showHold(h) {
+    hold = h;
+    $('pick').hidden = true;
+    $('hold').hidden = false;
+    $('hold-seats').innerHTML = h.seats.map((s) => '<li>' + esc(seatText(s)) + ' · ' + esc(money(s.price_cents, h.currency)) + '</li>').join('');
+    $('hold-total').textContent = t('total', { amount: money(h.total_cents, h.currency) });
+    const tick = () => {
+      const left = (Date.parse(h.expires_at) - Date.now()) / 1000;
+      if (left <= 0 && !paying) { endHold(t('hold_expired')); return; }
+      $('hold-left').textContent = t('hold_left', { t: duration(left) });
+    };
+    clearInterval(holdTicker);
+    tick();
+    holdTicker = setInterval(tick, 1000);
+    updatePicked();
+  }
+
+  function endHold(message, isError) {
+    clearInterval(holdTicker);
+    hold = null;
+    $('hold').hidden = true;
+    $('pick').hidden = false;
+    say(message, isError);
+    load();
+  }
+
+  $('pay').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!hold || paying) return;
+    paying = true;
+    const method = new FormData($('pay')).get('method');
+    const button = $('pay').querySelector('button[type=submit]');
+    button.disabled = true;
+    say(t('paying'));
+    const answer = await api('POST', '/api/v1/holds/' + encodeURIComponent(hold.id) + '/checkout', { token, body: { payment_method: method }, idem: uuid() });
+    button.disabled = false;
+    paying = false;
+    if (answer.status === 201) return done(answer.body);
+    if (answer.status === 402) return endHold(t('declined'), true);
+    if (answer.status === 202) { say(t('pending')); return settle(answer.body.order_id); }
+    if (answer.status === 409) return endHold(t('hold_expired'), true);
+    say(t('error', { m: answer.body.message || answer.status }), true);
+  });
+
+  // A pending order settles by itself: ask until it has.
+  async function settle(orderId) {
+    const answer = await api('GET', '/api/v1/orders/' + encodeURIComponent(orderId), { token });
+    const status = answer.body.status;
+    if (status === 'confirmed') return done(answer.body);
+    if (status === 'failed' || status === 'refunded') return endHold(t('failed'), true);
+    setTimeout(() => settle(orderId), answer.retryAfter ? answer.retryAfter * 1000 : 2000);
+  }
+
+  async function done(order) {
+    clearInterval(holdTicker);
+    clearInterval(refresher);
+    const id = order.order_id || order.id;
+    let full = order;
+    if (!order.seats) {
+      const answer = await api('GET', '/api/v1/orders/' + encodeURIComponent(id), { token });
+      if (answer.status === 200) full = answer.body;
+    }
+    const seats = full.seats || (hold && hold.seats) || [];
+    $('pick').hidden = true;
+    $('hold').hidden = true;
+    $('done').hidden = false;
+    $('done-h').textContent = t('confirmed');
+    $('order').innerHTML = '<p>' + esc(t('order_id', { id })) + '</p><ul>' + seats.map((s) => '<li>' + esc(seatText(s)) + '</li>').join('') +
+      '</ul><p class="big">' + esc(t('total', { amount: money(full.total_cents || (hold && hold.total_cents) || 0, full.currency || currency()) })) + '</p>';
+    hold = null;
+    say(t('confirmed'));
+  }
+
+  $('release').addEventListener('click', async () => {
+    if (!hold) return;
+    await api('DELETE', '/api/v1/holds/' + encodeURIComponent(hold.id), { token });
+    endHold(t('released'));
+  });
+
+  load();
+  // Live availability while choosing.
+  refresher = setInterval(() => { if (!hold && !document.hidden) load(); }, 5000);
+})();

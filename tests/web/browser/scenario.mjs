@@ -1,0 +1,201 @@
+// Breakwater's pages in headless Chromium, against a running `breakwater serve`
+// (BASE_URL, ADMIN_KEY; screenshots to SCREENSHOTS). Every step waits for what the page
+// shows; nothing sleeps in place of synchronisation.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const BASE = process.env.BASE_URL;
+const KEY = process.env.ADMIN_KEY;
+const SHOTS = process.env.SCREENSHOTS || 'screenshots';
+const TIMEOUT = 30000;
+const started = Date.now();
+const pageErrors = [];
+
+function log(...args) { console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args); }
+function check(ok, message) { if (!ok) throw new Error('assertion failed: ' + message); }
+
+async function adminApi(method, p, body) {
+  const res = await fetch(BASE + p, {
+    method,
+    headers: { authorization: 'Bearer ' + KEY, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch (_) { /* empty */ }
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+  return json;
+}
+
+// Waits until the element `selector` is visible and its text includes `text`.
+async function waitText(page, selector, text, timeout = TIMEOUT) {
+  try {
+    await page.waitForFunction(([sel, want]) => {
+      const el = document.querySelector(sel);
+      return !!el && !el.closest('[hidden]') && el.textContent.includes(want);
+    }, [selector, text], { timeout, polling: 100 });
+  } catch (error) {
+    const seen = await page.locator(selector).first().textContent().catch(() => '(missing)');
+    throw new Error(`waiting for ${selector} to show "${text}" on ${page.url()}: it shows "${seen}"`);
+  }
+}
+
+async function shot(page, name) {
+  const file = path.join(SHOTS, name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  log('screenshot', file);
+}
+
+// axe-core on the page: no serious or critical violation.
+async function axe(page, name) {
+  await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of bad) log(`axe ${name}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  check(bad.length === 0, `axe found ${bad.length} serious/critical violations on the ${name} page`);
+  log(`axe ${name}: no serious or critical violation (${result.violations.length} minor)`);
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update'],
+});
+
+async function person(name, options = {}) {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 }, bypassCSP: true, ...options });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) log(`${name} console: ${msg.text()}`); });
+  return { name, context, page };
+}
+
+async function joinLine(buyer, event) {
+  await buyer.page.goto(`${BASE}/events/${event}`);
+  await buyer.page.getByRole('button', { name: 'Join the line' }).click();
+  await buyer.page.waitForFunction(() => !document.getElementById('room').hidden && !document.getElementById('waiting').hidden);
+}
+
+try {
+  // ---- the sale: 4 seats, one buyer inside at a time, paused while the line forms
+  await adminApi('POST', '/admin/v1/events', {
+    id: 'rush', name: 'Rush Night', admission_rate_per_second: 5, max_active_users: 1,
+    claim_window_seconds: 60, ticket_limit_per_buyer: 4, paused: true, currency: 'USD',
+    venue: { sections: [{ name: 'Front', price_cents: 12000, rows: 1, seats_per_row: 4 }] },
+  });
+
+  const a = await person('A');
+  await a.page.goto(BASE + '/');
+  await waitText(a.page, 'main', 'Rush Night');
+  await a.page.getByRole('link', { name: 'Rush Night' }).click();
+  await waitText(a.page, '#ev-state', 'Paused');
+  await axe(a.page, 'event');
+  await shot(a.page, 'event-page');
+  await a.page.getByRole('button', { name: 'Join the line' }).click();
+  await waitText(a.page, '#position', 'You are next');
+  log('A is first in line');
+
+  const b = await person('B');
+  await joinLine(b, 'rush');
+  await waitText(b.page, '#position', '1 people ahead of you');
+  await waitText(b.page, '#paused', 'paused');
+  log('B is second, and told the sale is paused');
+
+  // C arrives cold: measure everything the waiting page transfers.
+  const c = await person('C');
+  const requests = [];
+  c.page.on('request', (r) => requests.push(r.url().replace(BASE, '')));
+  await joinLine(c, 'rush');
+  await waitText(c.page, '#position', '2 people ahead of you');
+  const bytes = await c.page.evaluate(() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+    .reduce((sum, e) => sum + e.transferSize, 0));
+  log(`waiting page transfer size (cold, gzip): ${bytes} bytes over ${requests.length} requests: ${requests.join(' ')}`);
+  check(bytes <= 30 * 1024, `the waiting page transfers ${bytes} bytes, over 30 KB`);
+  check(requests.every((u) => u.startsWith('/events/') || u.startsWith('/assets/') || u.startsWith('/api/')), 'only the page, its assets and API calls');
+  await axe(c.page, 'waiting');
+  await shot(c.page, 'waiting-room');
+
+  const d = await person('D');
+  await joinLine(d, 'rush');
+  await waitText(d.page, '#position', '3 people ahead of you');
+
+  // A reload and a second tab keep B's one place.
+  const token = await b.page.evaluate(() => localStorage.getItem('bw.line.rush'));
+  await b.page.reload();
+  await waitText(b.page, '#position', '1 people ahead of you');
+  check(await b.page.evaluate(() => localStorage.getItem('bw.line.rush')) === token, 'the reload kept the token');
+  const tab = await b.context.newPage();
+  await tab.goto(`${BASE}/events/rush`);
+  await waitText(tab, '#position', '1 people ahead of you');
+  await tab.close();
+  const stats = await adminApi('GET', '/admin/v1/events/rush/stats');
+  check(stats.joined_total === 4 && stats.waiting === 4, `four places, no more: ${JSON.stringify(stats)}`);
+  log('B reloaded and opened a second tab: still one place, 1 ahead');
+
+  // ---- resume: A's turn; the line moves up behind A
+  await adminApi('PATCH', '/admin/v1/events/rush', { paused: false });
+  await waitText(a.page, '#ready', "It's your turn!");
+  check((await a.page.title()).includes('Your turn!'), 'the tab title says it is your turn');
+  await waitText(a.page, '#deadline', 'Enter within');
+  await shot(a.page, 'your-turn');
+  await waitText(b.page, '#position', 'You are next');
+  await waitText(c.page, '#position', '1 people ahead of you');
+  log('A admitted; B and C moved up');
+
+  await a.page.getByRole('button', { name: 'Enter the sale now' }).click();
+  await a.page.waitForURL('**/events/rush/seats');
+  await waitText(a.page, '#tiers', '4 available');
+  await axe(a.page, 'seat map');
+  await shot(a.page, 'seat-map');
+  await a.page.selectOption('#qty', '2');
+  await a.page.getByRole('button', { name: 'Best available' }).click();
+  await waitText(a.page, '#hold', 'Your seats are held');
+  await waitText(a.page, '#hold-total', '$240.00');
+  await waitText(a.page, '#hold-left', 'Held for');
+  await axe(a.page, 'checkout');
+  await shot(a.page, 'checkout');
+  await a.page.getByRole('button', { name: 'Pay' }).click();
+  await waitText(a.page, '#done', 'Order confirmed');
+  await waitText(a.page, '#order', '$240.00');
+  await shot(a.page, 'confirmation');
+  log('A bought two seats');
+
+  await a.page.getByRole('link', { name: 'My orders' }).first().click();
+  await waitText(a.page, '#orders', 'Confirmed');
+  await shot(a.page, 'my-orders');
+
+  // ---- B is admitted next; a declined payment gives the seats back
+  await waitText(b.page, '#ready', "It's your turn!");
+  await b.page.getByRole('button', { name: 'Enter the sale now' }).click();
+  await b.page.waitForURL('**/events/rush/seats');
+  await waitText(b.page, '#tiers', '2 available');
+  await b.page.selectOption('#qty', '2');
+  await b.page.getByRole('button', { name: 'Best available' }).click();
+  await waitText(b.page, '#hold', 'Your seats are held');
+  await b.page.getByLabel('Test card: declined').check();
+  await b.page.getByRole('button', { name: 'Pay' }).click();
+  await waitText(b.page, '#status', 'seats were released');
+  await waitText(b.page, '#tiers', '2 available');
+  await shot(b.page, 'declined');
+  log('B was declined; the seats are available again');
+  await b.page.getByRole('button', { name: 'Best available' }).click();
+  await waitText(b.page, '#hold', 'Your seats are held');
+  await b.page.getByLabel('Test card: approved').check();
+  await b.page.getByRole('button', { name: 'Pay' }).click();
+  await waitText(b.page, '#done', 'Order confirmed');
+  log('B bought the last two seats');
+
+  // ---- sold out: everyone still waiting is told
+  await waitText(c.page, '#soldout', 'Sold out');
+  await waitText(d.page, '#soldout', 'Sold out');
+  await shot(d.page, 'sold-out');
+  log('C and D were told: sold out');
+
+  check(pageErrors.length === 0, 'script errors: ' + pageErrors.join('; '));
+  log('all browser checks passed');
+} finally {
+  await browser.close();
+}
