@@ -34,7 +34,9 @@
   // Seated sections stacked, one row of squares per row; general admission as a bar.
   function draw() {
     const size = 10, gap = 2, step = size + gap, labelH = 18;
-    let y = 0, width = 0, parts = [], available = 0;
+    let y = 0, parts = [], available = 0;
+    // Rows are centred on the widest.
+    const width = Math.max(300, ...map.sections.map((s) => Math.max(0, ...(s.rows || []).map((r) => r.seats.length * step))));
     const tiers = [], sectionChoices = ['<option value="">' + esc(t('any_section')) + '</option>'];
     map.sections.forEach((section, i) => {
       const tier = 't' + (i % 6);
@@ -45,19 +47,18 @@
       parts.push('<text x="0" y="' + (y + 13) + '">' + esc(section.name) + '</text>');
       y += labelH;
       if (section.general_admission) {
-        const w = 300, share = section.capacity ? section.available / section.capacity : 0;
-        parts.push('<rect x="0" y="' + y + '" width="' + w + '" height="' + size * 2 + '" class="h"/>' +
-          '<rect x="0" y="' + y + '" width="' + Math.round(w * share) + '" height="' + size * 2 + '" class="' + tier + '"/>');
-        width = Math.max(width, w);
+        const w = 300, x = (width - w) / 2, share = section.capacity ? section.available / section.capacity : 0;
+        parts.push('<rect x="' + x + '" y="' + y + '" width="' + w + '" height="' + size * 2 + '" class="h"/>' +
+          '<rect x="' + x + '" y="' + y + '" width="' + Math.round(w * share) + '" height="' + size * 2 + '" class="' + tier + '"/>');
         y += size * 2 + step;
         return;
       }
       for (const row of section.rows) {
+        const x = (width - row.seats.length * step) / 2;
         row.seats.forEach((seat, k) => {
           const state = picked.has(seat.id) ? 'p' : seat.status === 'available' ? 'a ' + tier : seat.status === 'held' ? 'h' : 's';
-          parts.push('<rect x="' + k * step + '" y="' + y + '" width="' + size + '" height="' + size + '" rx="2" class="' + state + '" data-id="' + esc(seat.id) + '"/>');
+          parts.push('<rect x="' + (x + k * step) + '" y="' + y + '" width="' + size + '" height="' + size + '" rx="2" class="' + state + '" data-id="' + esc(seat.id) + '"/>');
         });
-        width = Math.max(width, row.seats.length * step);
         y += step;
       }
       y += step;
@@ -75,6 +76,7 @@
     $('hold-picked').disabled = picked.size === 0 || !!hold;
   }
 
+  $('zoom').addEventListener('change', () => $('map').classList.toggle('zoom', $('zoom').checked));
   $('map').addEventListener('click', (e) => {
     const id = e.target.dataset && e.target.dataset.id;
     if (!id || hold) return;

@@ -158,7 +158,8 @@ fn waiting(lang: Lang, body: &Value) -> String {
     let t = |key: &str| tr(lang, key);
     let number = |name: &str| body.get(name).and_then(Value::as_u64);
     let place = match number("position") {
-        Some(position) => t("people_ahead").replace("{n}", &position.saturating_sub(1).to_string()),
+        Some(1) => t("you_are_next"),
+        Some(position) => t("people_ahead").replace("{n}", &(position - 1).to_string()),
         None => t("prequeued"),
     };
     let eta = match (number("eta_low_seconds"), number("eta_high_seconds")) {

@@ -194,6 +194,7 @@ pub async fn seats(
 <select id=\"qty\"></select><label for=\"section\">{section}</label><select id=\"section\"></select>\
 <button type=\"submit\">{best}</button></form>\
 <ul id=\"tiers\" class=\"tiers\" aria-label=\"{tiers}\"></ul>\
+<p><label><input id=\"zoom\" type=\"checkbox\"> {zoom}</label></p>\
 <div id=\"map\" class=\"map\"></div>\
 <p><button id=\"hold-picked\" type=\"button\" disabled>{hold_picked}</button> <span id=\"picked\"></span></p></section>\
 <section id=\"hold\" hidden aria-labelledby=\"hold-h\"><h2 id=\"hold-h\">{your_hold}</h2>\
@@ -217,6 +218,7 @@ pub async fn seats(
         section = t("section"),
         best = t("best_available"),
         tiers = t("tiers"),
+        zoom = t("zoom"),
         hold_picked = t("hold_picked"),
         your_hold = t("your_hold"),
         payment = t("payment"),

@@ -80,12 +80,30 @@ async function joinLine(buyer, event) {
 }
 
 try {
-  // ---- the sale: 4 seats, one buyer inside at a time, paused while the line forms
-  await adminApi('POST', '/admin/v1/events', {
-    id: 'rush', name: 'Rush Night', admission_rate_per_second: 5, max_active_users: 1,
-    claim_window_seconds: 60, ticket_limit_per_buyer: 4, paused: true, currency: 'USD',
-    venue: { sections: [{ name: 'Front', price_cents: 12000, rows: 1, seats_per_row: 4 }] },
+  // ---- the operator signs in and creates the sale: 4 seats, one buyer inside at a
+  // time; pauses it while the line forms
+  const op = await person('operator', { viewport: { width: 1280, height: 900 } });
+  await op.page.goto(BASE + '/admin');
+  await op.page.getByLabel('Admin key').fill(KEY);
+  await op.page.getByRole('button', { name: 'Sign in' }).click();
+  await waitText(op.page, '#events', 'demo');
+  check(!op.page.url().includes(KEY) && await op.page.evaluate(() => sessionStorage.getItem('bw.adminKey')) === KEY, 'the key is kept in sessionStorage, not the URL');
+  await op.page.fill('#c-id', 'rush');
+  await op.page.fill('#c-name', 'Rush Night');
+  await op.page.fill('#c-rate', '5');
+  await op.page.fill('#c-cap', '1');
+  await op.page.fill('#c-venue', 'Front; 12000; 1; 4');
+  await op.page.getByRole('button', { name: 'Create' }).click();
+  await waitText(op.page, '#live-h', 'Rush Night');
+  await waitText(op.page, '#live-state', 'On sale');
+  await op.page.getByRole('button', { name: 'Pause' }).click();
+  await waitText(op.page, '#live-state', 'Paused');
+  const lastY = () => op.page.evaluate(() => {
+    const points = document.querySelector('.chart[data-name="waiting"] polyline').getAttribute('points').trim().split(' ');
+    return Number(points[points.length - 1].split(',')[1]);
   });
+  const emptyLineY = await lastY();
+  log('the operator created and paused the sale');
 
   const a = await person('A');
   await a.page.goto(BASE + '/');
@@ -135,8 +153,15 @@ try {
   check(stats.joined_total === 4 && stats.waiting === 4, `four places, no more: ${JSON.stringify(stats)}`);
   log('B reloaded and opened a second tab: still one place, 1 ahead');
 
-  // ---- resume: A's turn; the line moves up behind A
-  await adminApi('PATCH', '/admin/v1/events/rush', { paused: false });
+  // ---- the dashboard saw the line form; the operator resumes: A's turn
+  await waitText(op.page, '.fig[data-name="m_waiting"] b', '4');
+  await op.page.waitForFunction((y) => {
+    const points = document.querySelector('.chart[data-name="waiting"] polyline').getAttribute('points').trim().split(' ');
+    return Number(points[points.length - 1].split(',')[1]) < y;
+  }, emptyLineY, { timeout: TIMEOUT });
+  log(`the line-length chart moved (last point from y=${emptyLineY} to y=${await lastY()})`);
+  await op.page.getByRole('button', { name: 'Resume' }).click();
+  await waitText(op.page, '#live-state', 'On sale');
   await waitText(a.page, '#ready', "It's your turn!");
   check((await a.page.title()).includes('Your turn!'), 'the tab title says it is your turn');
   await waitText(a.page, '#deadline', 'Enter within');
@@ -162,6 +187,12 @@ try {
   await waitText(a.page, '#order', '$240.00');
   await shot(a.page, 'confirmation');
   log('A bought two seats');
+
+  await waitText(op.page, '.fig[data-name="m_sold"] b', '2');
+  await waitText(op.page, '.fig[data-name="m_revenue"] b', '$240.00');
+  await axe(op.page, 'dashboard');
+  await shot(op.page, 'dashboard');
+  log('the dashboard shows two seats sold and the revenue');
 
   await a.page.getByRole('link', { name: 'My orders' }).first().click();
   await waitText(a.page, '#orders', 'Confirmed');
@@ -193,6 +224,65 @@ try {
   await waitText(d.page, '#soldout', 'Sold out');
   await shot(d.page, 'sold-out');
   log('C and D were told: sold out');
+
+  await waitText(op.page, '.fig[data-name="m_sold"] b', '4');
+
+  // ---- before the opening: a countdown, the pre-queue, the lottery said
+  const soon = new Date(Date.now() + 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  await adminApi('POST', '/admin/v1/events', { id: 'later', name: 'Later Night', opens_at: soon });
+  const e = await person('E');
+  await e.page.goto(`${BASE}/events/later`);
+  await waitText(e.page, '#countdown', 'Opens in 59:');
+  await waitText(e.page, '#prequeue', 'drawn by lot');
+  await e.page.getByRole('button', { name: 'Join the line' }).click();
+  await waitText(e.page, '#prequeued', 'pre-queue');
+  await shot(e.page, 'pre-queue');
+  log('before the opening: countdown, lottery note, pre-queue');
+
+  // ---- without JavaScript: a form joins, the waiting page refreshes itself
+  await adminApi('POST', '/admin/v1/events', { id: 'quiet', name: 'Quiet Night', paused: true, max_active_users: 1 });
+  const f = await person('F (no JavaScript)', { javaScriptEnabled: false });
+  await f.page.goto(`${BASE}/events/quiet`);
+  await f.page.getByRole('button', { name: 'Join the line' }).click();
+  await f.page.waitForURL('**/events/quiet/wait');
+  await f.page.locator('p.big', { hasText: 'You are next' }).waitFor({ timeout: TIMEOUT });
+  check(await f.page.locator('meta[http-equiv="refresh"]').count() === 1, 'the waiting page refreshes itself');
+  await shot(f.page, 'waiting-no-js');
+  await adminApi('PATCH', '/admin/v1/events/quiet', { paused: false });
+  await f.page.locator('h1', { hasText: "It's your turn!" }).waitFor({ timeout: TIMEOUT });
+  await f.page.getByRole('button', { name: 'Enter the sale now' }).click();
+  await f.page.locator('main', { hasText: 'You are in' }).waitFor({ timeout: TIMEOUT });
+  log('without JavaScript: joined, waited (self-refreshing page), entered');
+
+  // ---- Korean, by Accept-Language, and the switch back to English
+  const k = await person('K', { locale: 'ko-KR' });
+  await k.page.goto(BASE + '/');
+  await waitText(k.page, 'h1', '공연 목록');
+  await k.page.goto(`${BASE}/events/demo`);
+  await k.page.getByRole('button', { name: '대기열 들어가기' }).click();
+  await waitText(k.page, '#room-h', '대기실');
+  await axe(k.page, 'Korean waiting');
+  await shot(k.page, 'waiting-ko');
+  await k.page.getByRole('link', { name: 'English' }).click();
+  await waitText(k.page, '#room-h', 'Waiting room');
+  log('Korean and English both render; the switch works');
+
+  // ---- the demo's 4,000 seats on a phone
+  await waitText(k.page, '#ready', "It's your turn!");
+  await k.page.getByRole('button', { name: 'Enter the sale now' }).click();
+  await k.page.waitForURL('**/events/demo/seats');
+  await waitText(k.page, '#tiers', 'Upper bowl');
+  const seats = await k.page.locator('#map rect[data-id]').count();
+  check(seats === 3200, `the seated sections draw every seat (${seats})`);
+  await axe(k.page, '4,000-seat map');
+  await shot(k.page, 'seat-map-demo-phone');
+  log(`the demo's seat map draws ${seats} seats plus standing on a 390 px phone`);
+  await k.page.getByLabel('Larger seats').check();
+  await k.page.locator('#map rect.a').first().click();
+  await waitText(k.page, '#picked', '1 picked');
+  await k.page.getByRole('button', { name: 'Hold the picked seats' }).click();
+  await waitText(k.page, '#hold-seats', 'Floor, row 1, seat 1');
+  log('a tapped seat is held');
 
   check(pageErrors.length === 0, 'script errors: ' + pageErrors.join('; '));
   log('all browser checks passed');

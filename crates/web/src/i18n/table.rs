@@ -127,6 +127,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("best_available", "Best available", "최적 좌석 잡기"),
     ("tiers", "Price tiers", "가격대"),
     ("available_n", "{n} available", "잔여 {n}석"),
+    (
+        "zoom",
+        "Larger seats (scroll the map)",
+        "좌석 크게 보기 (배치도 스크롤)",
+    ),
     ("hold_picked", "Hold the picked seats", "고른 좌석 잡기"),
     ("picked_n", "{n} picked", "{n}석 선택"),
     (
