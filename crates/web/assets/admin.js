@@ -52,7 +52,7 @@
   }
 
   function createForm() {
-    $('create').innerHTML = field('c-id', 'f_id', '', 'text', ' required pattern="[a-z0-9_-]{1,64}"') + field('c-name', 'f_name', '', 'text', ' required') +
+    $('create').innerHTML = field('c-id', 'f_id', '', 'text', ' required pattern="[a-z0-9_\\-]{1,64}"') + field('c-name', 'f_name', '', 'text', ' required') +
       field('c-rate', 'f_rate', '10', 'number', ' step="any" min="0"') + field('c-cap', 'f_cap', '100', 'number', ' min="1"') +
       field('c-claim', 'f_claim', '60', 'number', ' min="1"') + field('c-opens', 'f_opens', '', 'text', ' placeholder="2030-01-01T19:00:00Z"') +
       field('c-venue', 'f_venue', 'Floor; 15000; 10; 20\nStanding; 5000; 300', 'textarea') +

@@ -76,8 +76,8 @@
         view('expired');
         return;
     }
-    if (status.poll_after_ms && line()) schedule(status.poll_after_ms);
-    else if (status.poll_after_ms && status.state !== 'entered') schedule(status.poll_after_ms);
+    // Poll again when the API says; an entered buyer has nothing more to wait for.
+    if (status.poll_after_ms && status.state !== 'entered') schedule(status.poll_after_ms);
   }
 
   function minutes(seconds) { return Math.max(1, Math.ceil(seconds / 60)); }

@@ -16,12 +16,16 @@
     $('no-access').hidden = false;
     clearInterval(refresher);
   }
-  if (!access || Date.parse(access.expires_at) <= Date.now()) return noAccess();
-  const token = access.token;
+  // Without a kept token (entered without JavaScript), the access cookie the API set
+  // still works; a 401 then says there is no access.
+  const kept = access && Date.parse(access.expires_at) > Date.now();
+  const token = kept ? access.token : undefined;
   $('shop').hidden = false;
-  const sessionTick = () => { $('session').textContent = t('session_left', { t: duration((Date.parse(access.expires_at) - Date.now()) / 1000) }); };
-  sessionTick();
-  setInterval(sessionTick, 1000);
+  if (kept) {
+    const sessionTick = () => { $('session').textContent = t('session_left', { t: duration((Date.parse(access.expires_at) - Date.now()) / 1000) }); };
+    sessionTick();
+    setInterval(sessionTick, 1000);
+  }
 
   async function load() {
     const answer = await api('GET', '/api/v1/events/' + encodeURIComponent(ev.id) + '/seats', { token });

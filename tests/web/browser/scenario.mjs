@@ -69,7 +69,7 @@ async function person(name, options = {}) {
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 }, bypassCSP: true, ...options });
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) log(`${name} console: ${msg.text()}`); });
+  page.on('console', (msg) => { if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(`${name} console: ${msg.text()}`); });
   return { name, context, page };
 }
 
@@ -283,6 +283,11 @@ try {
   await k.page.getByRole('button', { name: 'Hold the picked seats' }).click();
   await waitText(k.page, '#hold-seats', 'Floor, row 1, seat 1');
   log('a tapped seat is held');
+  await k.page.getByLabel('Test card: no answer (timeout)').check();
+  await k.page.getByRole('button', { name: 'Pay' }).click();
+  await waitText(k.page, '#status', 'Payment pending');
+  await shot(k.page, 'payment-pending');
+  log('a payment the provider does not answer is shown as pending');
 
   check(pageErrors.length === 0, 'script errors: ' + pageErrors.join('; '));
   log('all browser checks passed');
