@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::api::{Answer, Api};
 use crate::html::esc;
 use crate::i18n::{self, Lang};
-use crate::pages::{not_found, page, tr};
+use crate::pages::{not_found, page, raw, tr};
 
 fn valid(event: &str) -> bool {
     !event.is_empty()
@@ -76,7 +76,7 @@ fn problem(headers: &HeaderMap, event: &str, answer: &Answer) -> Response {
         esc(event),
         tr(lang, "back_to_event"),
     );
-    let mut page = page(headers, None, tr(lang, "try_again"), main);
+    let mut page = page(headers, None, raw(lang, "try_again"), main);
     page.status = answer.status;
     page.refresh_seconds = Some(5);
     page.into_response()
@@ -96,7 +96,7 @@ pub async fn wait(
     let t = |key: &str| tr(lang, key);
     if query.as_deref().is_some_and(|q| q.contains("sold_out=1")) {
         let main = format!("<h1>{}</h1><p>{}</p>", t("sold_out"), t("sold_out_body"));
-        return page(&headers, query.as_deref(), t("sold_out"), main).into_response();
+        return page(&headers, query.as_deref(), raw(lang, "sold_out"), main).into_response();
     }
     let status = api
         .call(
@@ -149,7 +149,7 @@ pub async fn wait(
         ),
         _ => (waiting(lang, body), Some(poll_seconds)),
     };
-    let mut page = page(&headers, query.as_deref(), tr(lang, "waiting_room"), main);
+    let mut page = page(&headers, query.as_deref(), raw(lang, "waiting_room"), main);
     page.refresh_seconds = refresh;
     page.into_response()
 }
@@ -218,7 +218,7 @@ pub async fn enter(
         return see_other(&format!("/events/{event}/wait"), Vec::new());
     }
     let lang = i18n::choose(&headers, None).0;
-    let mut page = page(&headers, None, tr(lang, "your_turn"), inside(lang, &event));
+    let mut page = page(&headers, None, raw(lang, "your_turn"), inside(lang, &event));
     page.cookies.extend(entered.cookies);
     page.into_response()
 }

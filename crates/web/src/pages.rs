@@ -24,6 +24,11 @@ pub fn page<'a>(
     page
 }
 
+/// The text `key` in `lang`, as it is (for the title, which the shell escapes).
+pub fn raw(lang: Lang, key: &str) -> String {
+    text(texts(lang), key).to_owned()
+}
+
 /// The text `key` in `lang`, escaped for HTML.
 pub fn tr(lang: Lang, key: &str) -> String {
     esc(text(texts(lang), key))
@@ -69,7 +74,7 @@ pub async fn home(
         }
         main.push_str("</ul>");
     }
-    page(&headers, query.as_deref(), tr(lang, "events"), main).into_response()
+    page(&headers, query.as_deref(), raw(lang, "events"), main).into_response()
 }
 
 /// The event of `event`, or the page saying there is none.
@@ -94,7 +99,7 @@ pub fn not_found(headers: &HeaderMap, query: Option<&str>) -> Response {
         tr(lang, "no_such_event"),
         tr(lang, "back_to_events")
     );
-    let mut page = page(headers, query, tr(lang, "no_such_event"), main);
+    let mut page = page(headers, query, raw(lang, "no_such_event"), main);
     page.status = StatusCode::NOT_FOUND;
     page.into_response()
 }
@@ -250,7 +255,7 @@ pub async fn orders(RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
         tr(lang, "my_orders"),
         tr(lang, "needs_js"),
     );
-    let mut page = page(&headers, query.as_deref(), tr(lang, "my_orders"), main);
+    let mut page = page(&headers, query.as_deref(), raw(lang, "my_orders"), main);
     page.script = Some(assets::ORDERS);
     page.into_response()
 }
@@ -281,7 +286,7 @@ pub async fn admin(RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
         edit = t("edit_event"),
         create = t("create_event"),
     );
-    let mut page = page(&headers, query.as_deref(), t("dashboard"), main);
+    let mut page = page(&headers, query.as_deref(), raw(lang, "dashboard"), main);
     page.script = Some(assets::ADMIN);
     page.into_response()
 }

@@ -66,7 +66,7 @@ const browser = await chromium.launch({
 });
 
 async function person(name, options = {}) {
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 }, bypassCSP: true, ...options });
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 360, height: 780 }, bypassCSP: true, ...options });
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
   page.on('console', (msg) => { if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(`${name} console: ${msg.text()}`); });
@@ -139,6 +139,25 @@ try {
   const d = await person('D');
   await joinLine(d, 'rush');
   await waitText(d.page, '#position', '3 people ahead of you');
+
+  // An overloaded gateway (503 + Retry-After): D is told, waits as long as asked, and
+  // keeps the place.
+  const polls = [];
+  let refused = 0;
+  await d.page.route('**/api/v1/events/rush/queue', async (route) => {
+    if (route.request().method() !== 'GET') return route.continue();
+    polls.push(Date.now());
+    if (refused++ === 0) {
+      return route.fulfill({ status: 503, headers: { 'retry-after': '2', 'content-type': 'application/json' }, body: '{"error":"overloaded","message":"busy"}' });
+    }
+    return route.continue();
+  });
+  await waitText(d.page, '#problem', 'trying again in 2 s', 40000);
+  await d.page.waitForFunction(() => document.getElementById('problem').hidden, null, { timeout: TIMEOUT });
+  await waitText(d.page, '#position', '3 people ahead of you');
+  check(polls.length >= 2 && polls[1] - polls[0] >= 2000, `the next poll waited for Retry-After (${polls[1] - polls[0]} ms)`);
+  await d.page.unroute('**/api/v1/events/rush/queue');
+  log(`D got a 503 with Retry-After: 2 and polled again ${polls[1] - polls[0]} ms later, place kept`);
 
   // A reload and a second tab keep B's one place.
   const token = await b.page.evaluate(() => localStorage.getItem('bw.line.rush'));
@@ -276,7 +295,7 @@ try {
   check(seats === 3200, `the seated sections draw every seat (${seats})`);
   await axe(k.page, '4,000-seat map');
   await shot(k.page, 'seat-map-demo-phone');
-  log(`the demo's seat map draws ${seats} seats plus standing on a 390 px phone`);
+  log(`the demo's seat map draws ${seats} seats plus standing on a 360 px phone`);
   await k.page.getByLabel('Larger seats').check();
   await k.page.locator('#map rect.a').first().click();
   await waitText(k.page, '#picked', '1 picked');
