@@ -121,15 +121,16 @@
     $('live-state').className = 'badge ' + s.state;
     $('live-state').textContent = t('state_' + s.state);
     const currency = (events.find((e) => e.id === current) || {}).currency || 'USD';
+    const rate = t('m_admits', { r: num(s.admission_rate_per_second, 2) });
     const figures = [
-      ['m_waiting', num(s.waiting)], ['m_joins', num(joins, 1)], [t('m_admits', { r: num(s.admission_rate_per_second, 2) }), num(admits, 1)],
+      ['m_waiting', num(s.waiting)], ['m_joins', num(joins, 1)], ['m_admits', num(admits, 1), rate],
       ['m_ready', num(s.ready)], ['m_entered', num(s.entered)], ['m_forfeited', num(s.forfeited_total)],
       ['m_held', num(sales.held)], ['m_sold', num(sales.sold)], ['m_revenue', money(sales.revenue_cents || 0, currency)],
       ['m_drain', duration(s.drain_seconds || 0)],
     ];
-    $('figures').innerHTML = figures.map(([label, value]) => '<div class="fig" data-name="' + esc(label) + '">' + esc(t(label)) + '<b>' + esc(value) + '</b></div>').join('');
+    $('figures').innerHTML = figures.map(([name, value, label]) => '<div class="fig" data-name="' + name + '">' + esc(label || t(name)) + '<b>' + esc(value) + '</b></div>').join('');
     $('charts').innerHTML = sparkline('waiting', t('m_waiting'), num(s.waiting)) + sparkline('joins', t('m_joins'), num(joins, 1)) +
-      sparkline('admits', t('m_admits', { r: num(s.admission_rate_per_second, 2) }), num(admits, 1)) + sparkline('sold', t('m_sold'), num(sales.sold));
+      sparkline('admits', rate, num(admits, 1)) + sparkline('sold', t('m_sold'), num(sales.sold));
   }
 
   $('key-form').addEventListener('submit', async (e) => {

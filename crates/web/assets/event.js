@@ -83,6 +83,7 @@
   function minutes(seconds) { return Math.max(1, Math.ceil(seconds / 60)); }
 
   function waiting(s) {
+    $('progress').parentNode.hidden = s.position == null;
     if (s.position == null) {
       $('prequeued').hidden = false;
       $('position').textContent = '';
@@ -122,6 +123,7 @@
   }
 
   function ready(s) {
+    if (paused) checkPaused(); // the line moved, so it was resumed: say so
     const by = Date.parse(s.enter_by);
     const tick = () => {
       const left = (by - Date.now()) / 1000;

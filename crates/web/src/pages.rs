@@ -140,7 +140,7 @@ pub async fn event(
 <div id=\"waiting\" hidden><p class=\"big\" id=\"position\"></p>\
 <div class=\"bar\"><progress id=\"progress\" max=\"100\" value=\"0\" aria-label=\"{progress}\"></progress></div>\
 <p id=\"eta\"></p><p id=\"seats-left\"></p></div>\
-<div id=\"ready\" class=\"turn\" hidden><h2>{your_turn}</h2><p id=\"deadline\" class=\"big\"></p>\
+<div id=\"ready\" class=\"turn\" hidden><h2>{your_turn}</h2><p id=\"deadline\" class=\"deadline\"></p>\
 <button id=\"enter\" type=\"button\">{enter}</button></div>\
 <div id=\"inside\" hidden><p>{inside}</p><p><a class=\"button\" href=\"/events/{id}/seats\">{to_seats}</a></p></div>\
 <div id=\"soldout\" class=\"notice\" hidden><h2>{sold_out}</h2><p>{sold_out_body}</p></div>\

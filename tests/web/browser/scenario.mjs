@@ -183,6 +183,7 @@ try {
   await waitText(op.page, '#live-state', 'On sale');
   await waitText(a.page, '#ready', "It's your turn!");
   check((await a.page.title()).includes('Your turn!'), 'the tab title says it is your turn');
+  await waitText(a.page, '#ev-state', 'On sale');
   await waitText(a.page, '#deadline', 'Enter within');
   await shot(a.page, 'your-turn');
   await waitText(b.page, '#position', 'You are next');
@@ -245,6 +246,14 @@ try {
   log('C and D were told: sold out');
 
   await waitText(op.page, '.fig[data-name="m_sold"] b', '4');
+  await op.page.getByLabel('Admissions per second').first().fill('7.5');
+  await op.page.getByLabel('Claim window (s)').first().fill('45');
+  await op.page.getByRole('button', { name: 'Save' }).click();
+  await waitText(op.page, '#status', 'Saved.');
+  const edited = await adminApi('GET', '/admin/v1/events/rush');
+  check(edited.admission_rate_per_second === 7.5 && edited.claim_window_seconds === 45, 'the edit reached the event: ' + JSON.stringify(edited));
+  await waitText(op.page, '.fig[data-name="m_admits"]', 'rate 7.5');
+  log('the operator edited the rate and the claim window');
 
   // ---- before the opening: a countdown, the pre-queue, the lottery said
   const soon = new Date(Date.now() + 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
