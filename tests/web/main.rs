@@ -91,3 +91,61 @@ async fn buyers_and_operator_in_a_real_browser() -> anyhow::Result<()> {
     println!("screenshots in {}", screenshots.display());
     Ok(())
 }
+
+/// `breakwater gateway` serves the same pages (its line in Redis, no ticketing backend).
+#[tokio::test]
+async fn the_gateway_role_serves_the_pages() -> anyhow::Result<()> {
+    let redis = breakwater_testkit::redis::RedisServer::start().await?;
+    let port = breakwater_testkit::ports::free_port()?;
+    let child = Command::new(env!("CARGO_BIN_EXE_breakwater"))
+        .arg("gateway")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--redis-url", &redis.url()])
+        .args(["--redis-namespace", "web"])
+        .env(
+            "BREAKWATER_TOKEN_SECRET",
+            "web-test-token-secret-0123456789",
+        )
+        .env("BREAKWATER_ADMIN_KEY", ADMIN_KEY)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let gateway = Serve {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    wait_ready(&gateway.base).await?;
+    let http = reqwest::Client::new();
+    let created = http
+        .post(format!("{}/admin/v1/events", gateway.base))
+        .bearer_auth(ADMIN_KEY)
+        .json(&serde_json::json!({"id": "gala", "name": "Gala <Night>"}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        created.status() == reqwest::StatusCode::CREATED,
+        "{created:?}"
+    );
+
+    let home = http.get(&gateway.base).send().await?.text().await?;
+    anyhow::ensure!(home.contains("Gala &lt;Night&gt;"), "{home}");
+    let page = http
+        .get(format!("{}/events/gala", gateway.base))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let start = page
+        .find("/assets/event.")
+        .ok_or(anyhow::anyhow!("no script"))?;
+    let end = start + page[start..].find('"').unwrap_or(0);
+    let script = http
+        .get(format!("{}{}", gateway.base, &page[start..end]))
+        .send()
+        .await?;
+    anyhow::ensure!(script.status().is_success(), "{script:?}");
+    let admin = http.get(format!("{}/admin", gateway.base)).send().await?;
+    anyhow::ensure!(admin.status().is_success(), "{admin:?}");
+    Ok(())
+}
