@@ -1,7 +1,11 @@
 //! Calling the public API in-process, through the router it is served by.
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -16,6 +20,26 @@ pub struct Api {
     router: Router,
 }
 
+/// What a page passes on from the browser's request to the API: its cookies (the
+/// buyer's tokens), language, and who the client is (its address and `X-Forwarded-For`,
+/// so per-client limits count the browser, not the server).
+pub struct Browser {
+    /// The request's headers.
+    pub headers: HeaderMap,
+    peer: Option<ConnectInfo<SocketAddr>>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Browser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            headers: parts.headers.clone(),
+            peer: parts.extensions.get::<ConnectInfo<SocketAddr>>().cloned(),
+        })
+    }
+}
+
 /// An answer of the API.
 pub struct Answer {
     /// Its status.
@@ -24,6 +48,8 @@ pub struct Answer {
     pub cookies: Vec<HeaderValue>,
     /// Its JSON body (`Null` when there was none or it was not JSON).
     pub body: Value,
+    /// Its `Retry-After` in seconds, if any.
+    pub retry_after: Option<u64>,
 }
 
 impl Api {
@@ -32,14 +58,29 @@ impl Api {
         Self { router }
     }
 
-    /// Calls `method path` with the browser's cookies (which carry the buyer's tokens).
-    pub async fn call(&self, method: Method, path: &str, browser: &HeaderMap) -> Answer {
+    /// Calls `method path` for `browser`, with its cookies when `with_cookies`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        browser: &Browser,
+        with_cookies: bool,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(path);
-        for cookie in browser.get_all(header::COOKIE) {
-            request = request.header(header::COOKIE, cookie);
+        let passed_on = [
+            header::ACCEPT_LANGUAGE,
+            header::HeaderName::from_static("x-forwarded-for"),
+        ];
+        for name in passed_on
+            .iter()
+            .chain(with_cookies.then_some(&header::COOKIE))
+        {
+            for value in browser.headers.get_all(name) {
+                request = request.header(name, value);
+            }
         }
-        if let Some(language) = browser.get(header::ACCEPT_LANGUAGE) {
-            request = request.header(header::ACCEPT_LANGUAGE, language);
+        if let Some(peer) = browser.peer {
+            request = request.extension(peer);
         }
         let request = match request.body(Body::empty()) {
             Ok(request) => request,
@@ -50,6 +91,11 @@ impl Api {
             Err(infallible) => match infallible {},
         };
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok());
         let cookies = response
             .headers()
             .get_all(header::SET_COOKIE)
@@ -67,6 +113,7 @@ impl Api {
             status,
             cookies,
             body,
+            retry_after,
         }
     }
 }
@@ -78,6 +125,7 @@ impl Answer {
             status: StatusCode::BAD_GATEWAY,
             cookies: Vec::new(),
             body: Value::Null,
+            retry_after: None,
         }
     }
 

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 
-use crate::api::{Answer, Api};
+use crate::api::{Answer, Api, Browser};
 use crate::html::esc;
 use crate::i18n::{self, Lang};
 use crate::pages::{not_found, page, raw, tr};
@@ -30,13 +30,10 @@ fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
 }
 
 /// `POST /events/{event}/join`: join, then the waiting page.
-pub async fn join(
-    State(api): State<Api>,
-    Path(event): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn join(State(api): State<Api>, Path(event): Path<String>, browser: Browser) -> Response {
+    let headers = &browser.headers;
     if !valid(&event) {
-        return not_found(&headers, None);
+        return not_found(headers, None);
     }
     let wait = format!("/events/{event}/wait");
     // Already in line (the cookie answers): never a second place.
@@ -44,26 +41,26 @@ pub async fn join(
         .call(
             Method::GET,
             &format!("/api/v1/events/{event}/queue"),
-            &headers,
+            &browser,
+            true,
         )
         .await;
     if status.status == StatusCode::OK && status.text("state") != "expired" {
         return see_other(&wait, Vec::new());
     }
-    let mut browser = headers.clone();
-    browser.remove(header::COOKIE);
     let joined = api
         .call(
             Method::POST,
             &format!("/api/v1/events/{event}/queue"),
             &browser,
+            false,
         )
         .await;
     match joined.status {
         StatusCode::CREATED => see_other(&wait, joined.cookies),
         StatusCode::OK => see_other(&format!("{wait}?sold_out=1"), Vec::new()),
-        StatusCode::NOT_FOUND => not_found(&headers, None),
-        _ => problem(&headers, &event, &joined),
+        StatusCode::NOT_FOUND => not_found(headers, None),
+        _ => problem(headers, &event, &joined),
     }
 }
 
@@ -78,7 +75,7 @@ fn problem(headers: &HeaderMap, event: &str, answer: &Answer) -> Response {
     );
     let mut page = page(headers, None, raw(lang, "try_again"), main);
     page.status = answer.status;
-    page.refresh_seconds = Some(5);
+    page.refresh_seconds = Some(answer.retry_after.unwrap_or(5).clamp(1, 60));
     page.into_response()
 }
 
@@ -87,22 +84,24 @@ pub async fn wait(
     State(api): State<Api>,
     Path(event): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    browser: Browser,
 ) -> Response {
+    let headers = &browser.headers;
     if !valid(&event) {
-        return not_found(&headers, query.as_deref());
+        return not_found(headers, query.as_deref());
     }
-    let lang = i18n::choose(&headers, query.as_deref()).0;
+    let lang = i18n::choose(headers, query.as_deref()).0;
     let t = |key: &str| tr(lang, key);
     if query.as_deref().is_some_and(|q| q.contains("sold_out=1")) {
         let main = format!("<h1>{}</h1><p>{}</p>", t("sold_out"), t("sold_out_body"));
-        return page(&headers, query.as_deref(), raw(lang, "sold_out"), main).into_response();
+        return page(headers, query.as_deref(), raw(lang, "sold_out"), main).into_response();
     }
     let status = api
         .call(
             Method::GET,
             &format!("/api/v1/events/{event}/queue"),
-            &headers,
+            &browser,
+            true,
         )
         .await;
     if matches!(
@@ -112,7 +111,7 @@ pub async fn wait(
         return Redirect::to(&format!("/events/{event}")).into_response();
     }
     if status.status != StatusCode::OK {
-        return problem(&headers, &event, &status);
+        return problem(headers, &event, &status);
     }
     let body = &status.body;
     let number = |name: &str| body.get(name).and_then(Value::as_u64);
@@ -149,7 +148,7 @@ pub async fn wait(
         ),
         _ => (waiting(lang, body), Some(poll_seconds)),
     };
-    let mut page = page(&headers, query.as_deref(), raw(lang, "waiting_room"), main);
+    let mut page = page(headers, query.as_deref(), raw(lang, "waiting_room"), main);
     page.refresh_seconds = refresh;
     page.into_response()
 }
@@ -202,23 +201,25 @@ fn inside(lang: Lang, event: &str) -> String {
 pub async fn enter(
     State(api): State<Api>,
     Path(event): Path<String>,
-    headers: HeaderMap,
+    browser: Browser,
 ) -> Response {
+    let headers = &browser.headers;
     if !valid(&event) {
-        return not_found(&headers, None);
+        return not_found(headers, None);
     }
     let entered = api
         .call(
             Method::POST,
             &format!("/api/v1/events/{event}/queue/enter"),
-            &headers,
+            &browser,
+            true,
         )
         .await;
     if entered.status != StatusCode::OK {
         return see_other(&format!("/events/{event}/wait"), Vec::new());
     }
-    let lang = i18n::choose(&headers, None).0;
-    let mut page = page(&headers, None, raw(lang, "your_turn"), inside(lang, &event));
+    let lang = i18n::choose(headers, None).0;
+    let mut page = page(headers, None, raw(lang, "your_turn"), inside(lang, &event));
     page.cookies.extend(entered.cookies);
     page.into_response()
 }

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::api::Api;
+use crate::api::{Api, Browser};
 use crate::assets;
 use crate::html::{Page, esc, text};
 use crate::i18n::{self, Lang, texts};
@@ -44,13 +44,12 @@ fn state_text(lang: Lang, state: &str) -> String {
 }
 
 /// `GET /`: the open and upcoming events.
-pub async fn home(
-    State(api): State<Api>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let lang = lang_of(&headers, query.as_deref());
-    let answer = api.call(Method::GET, "/api/v1/events", &headers).await;
+pub async fn home(State(api): State<Api>, RawQuery(query): RawQuery, browser: Browser) -> Response {
+    let headers = &browser.headers;
+    let lang = lang_of(headers, query.as_deref());
+    let answer = api
+        .call(Method::GET, "/api/v1/events", &browser, true)
+        .await;
     let events = answer.body.as_array().cloned().unwrap_or_default();
     let mut main = format!("<h1>{}</h1>", tr(lang, "events"));
     if events.is_empty() {
@@ -74,11 +73,11 @@ pub async fn home(
         }
         main.push_str("</ul>");
     }
-    page(&headers, query.as_deref(), raw(lang, "events"), main).into_response()
+    page(headers, query.as_deref(), raw(lang, "events"), main).into_response()
 }
 
 /// The event of `event`, or the page saying there is none.
-async fn event_info(api: &Api, event: &str, headers: &HeaderMap) -> Option<Value> {
+async fn event_info(api: &Api, event: &str, browser: &Browser) -> Option<Value> {
     if !event
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
@@ -86,7 +85,12 @@ async fn event_info(api: &Api, event: &str, headers: &HeaderMap) -> Option<Value
         return None;
     }
     let answer = api
-        .call(Method::GET, &format!("/api/v1/events/{event}"), headers)
+        .call(
+            Method::GET,
+            &format!("/api/v1/events/{event}"),
+            browser,
+            true,
+        )
         .await;
     (answer.status == StatusCode::OK).then_some(answer.body)
 }
@@ -109,12 +113,13 @@ pub async fn event(
     State(api): State<Api>,
     Path(event): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    browser: Browser,
 ) -> Response {
-    let Some(info) = event_info(&api, &event, &headers).await else {
-        return not_found(&headers, query.as_deref());
+    let headers = &browser.headers;
+    let Some(info) = event_info(&api, &event, &browser).await else {
+        return not_found(headers, query.as_deref());
     };
-    let lang = lang_of(&headers, query.as_deref());
+    let lang = lang_of(headers, query.as_deref());
     let name = esc(info.get("name").and_then(Value::as_str).unwrap_or(""));
     let state = info.get("state").and_then(Value::as_str).unwrap_or("");
     let opens_at = esc(info.get("opens_at").and_then(Value::as_str).unwrap_or(""));
@@ -164,7 +169,7 @@ pub async fn event(
         expired = t("place_expired"),
         leave = t("leave"),
     );
-    let mut page = page(&headers, query.as_deref(), text_of(&info, "name"), main);
+    let mut page = page(headers, query.as_deref(), text_of(&info, "name"), main);
     page.script = Some(assets::EVENT);
     page.data = json!({ "event": info });
     page.into_response()
@@ -183,12 +188,13 @@ pub async fn seats(
     State(api): State<Api>,
     Path(event): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    browser: Browser,
 ) -> Response {
-    let Some(info) = event_info(&api, &event, &headers).await else {
-        return not_found(&headers, query.as_deref());
+    let headers = &browser.headers;
+    let Some(info) = event_info(&api, &event, &browser).await else {
+        return not_found(headers, query.as_deref());
     };
-    let lang = lang_of(&headers, query.as_deref());
+    let lang = lang_of(headers, query.as_deref());
     let t = |key: &str| tr(lang, key);
     let main = format!(
         "<h1>{name}</h1><noscript><p class=\"notice\">{needs_js}</p></noscript>\
@@ -240,7 +246,7 @@ pub async fn seats(
         text_of(&info, "name"),
         text(texts(lang), "choose_seats")
     );
-    let mut page = page(&headers, query.as_deref(), title, main);
+    let mut page = page(headers, query.as_deref(), title, main);
     page.script = Some(assets::SEATS);
     page.data = json!({ "event": info });
     page.into_response()

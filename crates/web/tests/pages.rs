@@ -196,3 +196,52 @@ async fn without_javascript_a_form_joins_and_the_waiting_page_refreshes_itself()
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/events/x");
 }
+
+/// The API sees the browser's address and `X-Forwarded-For` (so per-client limits count
+/// the browser), and never the cookies of a join.
+#[tokio::test]
+async fn the_api_sees_the_browser_not_the_server() {
+    use std::net::SocketAddr;
+
+    use axum::extract::{ConnectInfo, Request as AnyRequest};
+
+    let api = Router::new().route(
+        "/api/v1/events",
+        get(|request: AnyRequest| async move {
+            let peer = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+                .unwrap_or_default();
+            let forwarded = request
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            axum::Json(
+                json!([{"id": "p", "name": format!("{peer} via {forwarded}"),
+                "state": "open", "opens_at": "2026-01-01T00:00:00Z"}]),
+            )
+        }),
+    );
+    let mut request = Request::get("/")
+        .header("x-forwarded-for", "203.0.113.7")
+        .body(Body::empty())
+        .expect("a request");
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 4567))));
+    let response = breakwater_web::with_pages(api)
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let body = String::from_utf8_lossy(&bytes);
+    assert!(body.contains("10.1.2.3 via 203.0.113.7"), "{body}");
+}
