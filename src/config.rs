@@ -3,7 +3,9 @@
 //! Every subcommand has one typed configuration struct (owned by the crate that runs that
 //! part). Values come, later ones winning, from the struct's defaults, the TOML file given
 //! with `--config`, `BREAKWATER_*` environment variables (`BREAKWATER_REDIS_URL` sets
-//! `redis_url`; `__` separates nested keys), and the flags given on the command line.
+//! `redis_url`; `__` separates nested keys), files named by `BREAKWATER_<KEY>_FILE` (how
+//! container platforms hand out secrets: `BREAKWATER_ADMIN_KEY_FILE=/run/secrets/admin`),
+//! and the flags given on the command line. Secrets have no flags.
 
 use std::path::Path;
 
@@ -22,6 +24,39 @@ impl ConfigError {
     pub fn invalid(key: &str, reason: impl std::fmt::Display) -> Self {
         Self(format!("`{key}` {reason}"))
     }
+}
+
+/// Checks a secret setting; the error names the key and the two ways to set it.
+pub fn check_secret(key: &str, secret: &breakwater_secret::Secret) -> Result<(), ConfigError> {
+    secret.check().map_err(|weak| {
+        ConfigError::invalid(
+            key,
+            format!("{weak}: {}", breakwater_secret::how_to_set(key)),
+        )
+    })
+}
+
+/// Refuses a URL given as a flag when it carries a password: flags show in every process
+/// list. (The URL is only looked at up to its host; parsing it fully is the driver's job.)
+pub fn refuse_password_in_flag(flag: &str, url: Option<&str>) -> Result<(), ConfigError> {
+    let userinfo = url
+        .and_then(|url| url.split_once("://"))
+        .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .map(|(userinfo, _)| userinfo);
+    if userinfo.is_some_and(|userinfo| userinfo.contains(':')) {
+        let variable = flag
+            .trim_start_matches('-')
+            .replace('-', "_")
+            .to_ascii_uppercase();
+        return Err(ConfigError::invalid(
+            flag,
+            format!(
+                "must not carry a password (a process list shows it): set BREAKWATER_{variable} or BREAKWATER_{variable}_FILE"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Loads `T` from its defaults, the optional TOML file, the environment and `flags` (a
@@ -45,12 +80,50 @@ where
     // for another part of a deployment never trips this one.
     let known = known_keys(&defaults);
     let known: Vec<&str> = known.iter().map(String::as_str).collect();
-    figment = figment
-        .merge(Env::prefixed("BREAKWATER_").split("__").only(&known))
-        .merge(Serialized::defaults(flags));
+    figment = figment.merge(Env::prefixed("BREAKWATER_").split("__").only(&known));
+    for (key, value) in values_from_files(&known, std::env::vars_os())? {
+        figment = figment.merge(Serialized::default(&key, value));
+    }
+    figment = figment.merge(Serialized::defaults(flags));
     figment
         .extract()
         .map_err(|error| ConfigError(describe(&error)))
+}
+
+/// The values of keys whose `BREAKWATER_<KEY>_FILE` variable names a file: the file's
+/// text without its final line break.
+fn values_from_files(
+    known: &[&str],
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut values = Vec::new();
+    for (name, path) in vars {
+        let Some(key) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("BREAKWATER_"))
+            .and_then(|name| name.strip_suffix("_FILE"))
+            .map(|name| name.to_ascii_lowercase().replace("__", "."))
+        else {
+            continue;
+        };
+        if !known.contains(&key.as_str()) {
+            continue;
+        }
+        let variable = name.to_string_lossy();
+        let text = std::fs::read_to_string(&path).map_err(|error| {
+            ConfigError::invalid(
+                &key,
+                format!(
+                    "cannot be read from {} named by {variable}: {error}",
+                    Path::new(&path).display()
+                ),
+            )
+        })?;
+        let value = text.strip_suffix('\n').unwrap_or(&text);
+        let value = value.strip_suffix('\r').unwrap_or(value);
+        values.push((key, value.to_owned()));
+    }
+    Ok(values)
 }
 
 /// Every key of the configuration, a section's keys as `section.key` (how `__` in a
@@ -165,6 +238,59 @@ mod tests {
         std::fs::write(&file, "rate = \"fast\"\n").unwrap();
         let error = load::<Sample>(Some(&file), &Flags::default()).unwrap_err();
         assert!(error.to_string().contains("`rate`"), "{error}");
+    }
+
+    #[test]
+    fn a_known_key_s_file_variable_gives_its_value_without_the_line_break() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("admin");
+        std::fs::write(&secret, "s3cret-value\n").unwrap();
+        let vars = [
+            ("BREAKWATER_ADMIN_KEY_FILE", secret.as_os_str()),
+            ("BREAKWATER_UNKNOWN_FILE", secret.as_os_str()),
+            ("OTHER_ADMIN_KEY_FILE", secret.as_os_str()),
+            ("BREAKWATER_HTTP__MAX_IN_FLIGHT_FILE", secret.as_os_str()),
+        ]
+        .map(|(name, path)| (name.into(), path.to_owned()));
+        let values =
+            values_from_files(&["admin_key", "http.max_in_flight"], vars.into_iter()).unwrap();
+        assert_eq!(
+            values,
+            [
+                ("admin_key".to_owned(), "s3cret-value".to_owned()),
+                ("http.max_in_flight".to_owned(), "s3cret-value".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_names_the_key_and_the_variable() {
+        let vars = [(
+            "BREAKWATER_ADMIN_KEY_FILE".into(),
+            "/nonexistent/admin".into(),
+        )];
+        let error = values_from_files(&["admin_key"], vars.into_iter()).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("`admin_key`"), "{message}");
+        assert!(message.contains("BREAKWATER_ADMIN_KEY_FILE"), "{message}");
+    }
+
+    #[test]
+    fn a_url_flag_with_a_password_is_refused() {
+        let refused = |url| refuse_password_in_flag("--database-url", Some(url)).is_err();
+        assert!(refused("postgres://app:hunter2@db/sales"));
+        assert!(refused("redis://:hunter2@127.0.0.1:6379"));
+        assert!(!refused("postgres://app@db/sales"));
+        assert!(!refused("sqlite:///data/x.db?mode=rwc"));
+        assert!(!refused("postgres://db/sales?note=a:b@c"));
+        assert!(!refused("postgres://db?note=a:b@c"));
+        let error = refuse_password_in_flag("--database-url", Some("postgres://a:b@h/d"));
+        let message = error.unwrap_err().to_string();
+        assert!(
+            message.contains("BREAKWATER_DATABASE_URL_FILE"),
+            "{message}"
+        );
+        assert!(!message.contains("a:b"), "{message}");
     }
 
     #[test]

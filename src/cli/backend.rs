@@ -4,7 +4,8 @@
 //! `BREAKWATER_*` environment ← flags), validates it, starts the service and runs until
 //! SIGINT or SIGTERM, then shuts down gracefully. Secrets (`token_secret`, `admin_key`)
 //! have no flags, so they never show in a process list: set `BREAKWATER_TOKEN_SECRET` and
-//! `BREAKWATER_ADMIN_KEY` or put them in the TOML file.
+//! `BREAKWATER_ADMIN_KEY` (or `…_FILE`) or put them in the TOML file; a `--database-url`
+//! flag with a password is refused for the same reason.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -113,6 +114,7 @@ pub struct ReservationArgs {
 
 /// Runs the inventory service until interrupted.
 pub async fn run_inventory(file: Option<&Path>, args: InventoryArgs) -> anyhow::Result<()> {
+    crate::config::refuse_password_in_flag("--database-url", args.database_url.as_deref())?;
     let config: breakwater_inventory::Config = crate::config::load(file, &args)?;
     config
         .validate()
@@ -124,6 +126,7 @@ pub async fn run_inventory(file: Option<&Path>, args: InventoryArgs) -> anyhow::
 
 /// Runs the payment service until interrupted.
 pub async fn run_payment(file: Option<&Path>, args: PaymentArgs) -> anyhow::Result<()> {
+    crate::config::refuse_password_in_flag("--database-url", args.database_url.as_deref())?;
     let config: breakwater_payment::Config = crate::config::load(file, &args)?;
     config
         .validate()
@@ -135,6 +138,7 @@ pub async fn run_payment(file: Option<&Path>, args: PaymentArgs) -> anyhow::Resu
 
 /// Runs the reservation service until interrupted.
 pub async fn run_reservation(file: Option<&Path>, args: ReservationArgs) -> anyhow::Result<()> {
+    crate::config::refuse_password_in_flag("--database-url", args.database_url.as_deref())?;
     let config: breakwater_reservation::Config = crate::config::load(file, &args)?;
     config
         .validate()

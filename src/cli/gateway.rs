@@ -6,9 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use breakwater_gateway::{AdminKey, BackendClient, BackendLimits, GatewayParts, GatewayState};
+use breakwater_gateway::{
+    AdminKey, BackendClient, BackendLimits, ClientLimits, GatewayParts, GatewayState,
+};
 use breakwater_line::SystemClock;
 use breakwater_line_redis::{RedisLineStore, RedisOptions, RedisTopology};
+use breakwater_secret::Secret;
 use breakwater_tokens::TokenKeys;
 use breakwater_waitroom::{Waitroom, WaitroomConfig};
 use serde::{Deserialize, Serialize};
@@ -39,14 +42,6 @@ pub struct GatewayArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     backend_url: Option<String>,
-    /// Secret that signs tokens; the same on every gateway of a deployment.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_secret: Option<String>,
-    /// Key of the admin API.
-    #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    admin_key: Option<String>,
 }
 
 /// The configuration of `breakwater gateway`.
@@ -58,8 +53,10 @@ pub struct GatewayConfig {
     pub redis_cluster: bool,
     pub redis_namespace: String,
     pub backend_url: Option<String>,
-    pub token_secret: String,
-    pub admin_key: String,
+    /// Signs tokens; the same on every gateway and reservation service of a deployment.
+    pub token_secret: Secret,
+    /// Key of the admin API.
+    pub admin_key: Secret,
     /// How often each line's replica syncs with Redis.
     pub sync_interval_ms: u64,
     /// How long one Redis answer may take before the store counts as unavailable.
@@ -70,6 +67,8 @@ pub struct GatewayConfig {
     pub backend_max_in_flight: usize,
     /// The HTTP server's bounds on connections, requests and slow clients.
     pub http: breakwater_serving::Limits,
+    /// How often one client may join and call the buyer API.
+    pub clients: ClientLimits,
 }
 
 impl Default for GatewayConfig {
@@ -80,24 +79,25 @@ impl Default for GatewayConfig {
             redis_cluster: false,
             redis_namespace: "bw".into(),
             backend_url: None,
-            token_secret: String::new(),
-            admin_key: String::new(),
+            token_secret: Secret::default(),
+            admin_key: Secret::default(),
             sync_interval_ms: 200,
             redis_timeout_ms: 1000,
             backend_timeout_ms: BackendLimits::default().timeout.as_millis() as u64,
             backend_max_in_flight: BackendLimits::default().max_in_flight,
             http: breakwater_serving::Limits::default(),
+            clients: ClientLimits::default(),
         }
     }
 }
-
-/// Shortest secret accepted: 128 bits of base64.
-const MIN_SECRET_LEN: usize = 22;
 
 impl GatewayConfig {
     /// Checks every setting; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.http
+            .validate()
+            .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
+        self.clients
             .validate()
             .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
         if self.redis_url.is_empty() {
@@ -112,22 +112,8 @@ impl GatewayConfig {
                 format!("must be redis://HOST:PORT URLs, got {bad:?}"),
             ));
         }
-        if self.token_secret.len() < MIN_SECRET_LEN {
-            return Err(ConfigError::invalid(
-                "token_secret",
-                format!(
-                    "is required and must be at least {MIN_SECRET_LEN} characters (--token-secret or BREAKWATER_TOKEN_SECRET)"
-                ),
-            ));
-        }
-        if self.admin_key.len() < MIN_SECRET_LEN {
-            return Err(ConfigError::invalid(
-                "admin_key",
-                format!(
-                    "is required and must be at least {MIN_SECRET_LEN} characters (--admin-key or BREAKWATER_ADMIN_KEY)"
-                ),
-            ));
-        }
+        config::check_secret("token_secret", &self.token_secret)?;
+        config::check_secret("admin_key", &self.admin_key)?;
         if self
             .backend_url
             .as_deref()
@@ -182,6 +168,7 @@ impl GatewayConfig {
 
 /// Runs a gateway until interrupted.
 pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
+    config::refuse_password_in_flag("--redis-url", args.redis_url.as_deref())?;
     let config: GatewayConfig = config::load(file, &args)?;
     config.validate()?;
     let shutdown = runtime::shutdown_on_signal();
@@ -202,21 +189,22 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
         sync_interval: Duration::from_millis(config.sync_interval_ms),
         ..WaitroomConfig::default()
     };
-    let keys = TokenKeys::new(config.token_secret.as_bytes());
+    let keys = TokenKeys::new(config.token_secret.expose().as_bytes());
     let room = Waitroom::new(store, keys, Arc::new(SystemClock), room_config).await;
     room.spawn_background(shutdown.clone());
     let backend = config
         .backend_url
         .as_deref()
-        .map(|url| BackendClient::new(url, &config.admin_key, config.backend_limits()))
+        .map(|url| BackendClient::new(url, config.admin_key.expose(), config.backend_limits()))
         .transpose()?;
     let state = GatewayState::new(GatewayParts {
         room: room.clone(),
         backend,
-        admin_key: AdminKey::new(config.admin_key.as_str()),
+        admin_key: AdminKey::new(config.admin_key.expose()),
         metrics,
+        client_limits: config.clients.clone(),
     });
-    breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
+    breakwater_gateway::spawn_background(state.clone(), shutdown.clone());
     let router = breakwater_web::with_pages(breakwater_gateway::router(state));
     runtime::serve_http(
         config.listen,

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use breakwater_gateway::{
-    AdminKey, BackendClient, BackendLimits, CreateEventRequest, GatewayParts, GatewayState,
-    SectionSpec, VenueSpec,
+    AdminKey, BackendClient, BackendLimits, ClientLimits, CreateEventRequest, GatewayParts,
+    GatewayState, SectionSpec, VenueSpec,
 };
 use breakwater_line::{Clock, EventId, SystemClock};
 use breakwater_line_store::EmbeddedLineStore;
+use breakwater_secret::Secret;
 use breakwater_tokens::TokenKeys;
 use breakwater_waitroom::{Waitroom, WaitroomConfig};
 use serde::{Deserialize, Serialize};
@@ -43,13 +44,15 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// The admin key; generated and printed when unset.
-    pub admin_key: Option<String>,
+    pub admin_key: Secret,
     /// The token secret; generated once and kept in the data directory when unset.
-    pub token_secret: Option<String>,
+    pub token_secret: Secret,
     /// Skip the demo event.
     pub no_demo: bool,
     /// The HTTP server's bounds on connections, requests and slow clients.
     pub http: breakwater_serving::Limits,
+    /// How often one client may join and call the buyer API.
+    pub clients: ClientLimits,
 }
 
 impl Default for ServeConfig {
@@ -57,10 +60,11 @@ impl Default for ServeConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("breakwater-data"),
-            admin_key: None,
-            token_secret: None,
+            admin_key: Secret::default(),
+            token_secret: Secret::default(),
             no_demo: false,
             http: breakwater_serving::Limits::default(),
+            clients: ClientLimits::default(),
         }
     }
 }
@@ -74,12 +78,16 @@ impl ServeConfig {
         self.http
             .validate()
             .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
-        for (key, value) in [
+        self.clients
+            .validate()
+            .map_err(|limit| ConfigError::invalid(limit.key, limit.reason))?;
+        for (key, secret) in [
             ("admin_key", &self.admin_key),
             ("token_secret", &self.token_secret),
         ] {
-            if value.as_deref().is_some_and(|value| value.len() < 22) {
-                return Err(ConfigError::invalid(key, "must be at least 22 characters"));
+            // Unset is fine here: `serve` then makes its own.
+            if !secret.expose().is_empty() {
+                config::check_secret(key, secret)?;
             }
         }
         Ok(())
@@ -94,16 +102,16 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let shutdown = runtime::shutdown_on_signal();
     let metrics = runtime::install_metrics();
-    let token_secret = match &config.token_secret {
-        Some(secret) => secret.clone(),
-        None => runtime::persisted_secret(
+    let token_secret = match config.token_secret.expose() {
+        "" => runtime::persisted_secret(
             &config.data_dir.join("token-secret"),
             TokenKeys::generate_secret,
         )?,
+        secret => secret.to_owned(),
     };
-    let (admin_key, generated) = match &config.admin_key {
-        Some(key) => (key.clone(), false),
-        None => (TokenKeys::generate_secret(), true),
+    let (admin_key, generated) = match config.admin_key.expose() {
+        "" => (TokenKeys::generate_secret(), true),
+        key => (key.to_owned(), false),
     };
     let store = EmbeddedLineStore::open(
         config.data_dir.join("line-state.json"),
@@ -124,8 +132,9 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
         backend: Some(backend.client.clone()),
         admin_key: AdminKey::new(admin_key.as_str()),
         metrics,
+        client_limits: config.clients.clone(),
     });
-    breakwater_gateway::spawn_stock_watch(state.clone(), shutdown.clone());
+    breakwater_gateway::spawn_background(state.clone(), shutdown.clone());
     if !config.no_demo {
         open_demo_event(&state).await?;
     }
@@ -177,8 +186,8 @@ impl Backend {
             database_url: sqlite("reservation.db"),
             inventory_url: format!("http://{}", inventory.addr),
             payment_url: format!("http://{}", payment.addr),
-            token_secret: token_secret.to_owned(),
-            admin_key: admin_key.to_owned(),
+            token_secret: token_secret.into(),
+            admin_key: admin_key.into(),
             ..breakwater_reservation::Config::default()
         })
         .await

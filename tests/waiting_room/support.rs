@@ -11,6 +11,12 @@ use serde_json::{Value, json};
 pub const TOKEN_SECRET: &str = "e2e-token-secret-0123456789abcdef";
 pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789abcdef";
 
+/// Settings that lift the per-client limits.
+const UNLIMITED_CLIENTS: [(&str, &str); 2] = [
+    ("BREAKWATER_CLIENTS__JOINS_PER_MINUTE", "0"),
+    ("BREAKWATER_CLIENTS__CALLS_PER_SECOND", "0"),
+];
+
 /// One running `breakwater` process, killed when dropped.
 pub struct Breakwater {
     child: Child,
@@ -80,6 +86,13 @@ impl Breakwater {
     }
 
     async fn spawn_until(mut command: Command, port: u16, probe: &str) -> anyhow::Result<Self> {
+        // These tests play many buyers from one address; the per-client limits have tests
+        // of their own (a setting given to `serve_with` still wins).
+        for (key, value) in UNLIMITED_CLIENTS {
+            if !command.get_envs().any(|(name, _)| name == key) {
+                command.env(key, value);
+            }
+        }
         command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -50,6 +50,12 @@ pub enum ApiError {
     /// The ticketing backend refused or failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// This client has called too often; it may again after the given seconds.
+    #[error("too many requests from this client; retry after {retry_after_seconds} s")]
+    TooManyRequests {
+        /// Whole seconds until the client may call again.
+        retry_after_seconds: u64,
+    },
 }
 
 impl ApiError {
@@ -75,6 +81,13 @@ impl ApiError {
             Self::Backend(BackendError::Rejected { .. }) => {
                 (StatusCode::BAD_GATEWAY, "backend_rejected", None)
             }
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                Some(*retry_after_seconds),
+            ),
         }
     }
 

@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use subtle::ConstantTimeEq;
 
 use crate::BackendClient;
+use crate::clients::{ClientGuard, ClientLimits};
 
 /// The operator's secret for the admin API.
 #[derive(Clone)]
@@ -40,17 +41,30 @@ pub struct GatewayParts {
     pub admin_key: AdminKey,
     /// Renders `/metrics`, when a Prometheus recorder is installed.
     pub metrics: Option<PrometheusHandle>,
+    /// How often one client may call the buyer API.
+    pub client_limits: ClientLimits,
 }
 
 /// The gateway's shared state. Handlers get a clone per request, so it is one `Arc`:
 /// cloning it must cost no more than a reference count.
 #[derive(Clone)]
-pub struct GatewayState(Arc<GatewayParts>);
+pub struct GatewayState(Arc<Shared>);
+
+struct Shared {
+    parts: GatewayParts,
+    clients: ClientGuard,
+}
 
 impl GatewayState {
     /// The state of a gateway made of `parts`.
     pub fn new(parts: GatewayParts) -> Self {
-        Self(Arc::new(parts))
+        let clients = ClientGuard::new(&parts.client_limits);
+        Self(Arc::new(Shared { parts, clients }))
+    }
+
+    /// The per-client limiters.
+    pub(crate) fn clients(&self) -> &ClientGuard {
+        &self.0.clients
     }
 }
 
@@ -58,6 +72,6 @@ impl std::ops::Deref for GatewayState {
     type Target = GatewayParts;
 
     fn deref(&self) -> &GatewayParts {
-        &self.0
+        &self.0.parts
     }
 }

@@ -26,7 +26,7 @@ enum StockError {
 const LOOK_EVERY: Duration = Duration::from_millis(250);
 
 /// Runs the stock watch until `shutdown`; does nothing without a backend.
-pub fn spawn_stock_watch(state: GatewayState, shutdown: CancellationToken) {
+pub(crate) fn spawn_stock_watch(state: GatewayState, shutdown: CancellationToken) {
     if state.backend.is_none() {
         return;
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use breakwater_gateway::{AdminKey, GatewayParts, GatewayState};
+use breakwater_gateway::{AdminKey, ClientLimits, GatewayParts, GatewayState};
 use breakwater_line::SystemClock;
 use breakwater_line_store::EmbeddedLineStore;
 use breakwater_tokens::{LineToken, TokenKeys};
@@ -24,6 +24,10 @@ struct Gateway {
 
 impl Gateway {
     async fn start() -> anyhow::Result<Self> {
+        Self::start_with(ClientLimits::unlimited()).await
+    }
+
+    async fn start_with(client_limits: ClientLimits) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
         let room = Waitroom::new(
             Arc::new(EmbeddedLineStore::in_memory()),
@@ -38,15 +42,19 @@ impl Gateway {
             backend: None,
             admin_key: AdminKey::new(ADMIN),
             metrics: None,
+            client_limits,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let router = breakwater_gateway::router(state);
         let stop = shutdown.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
         });
         Ok(Self {
             base,
@@ -428,5 +436,107 @@ async fn openapi_document_lists_every_route() -> anyhow::Result<()> {
     assert_eq!(health.status(), StatusCode::OK);
     let ready = gateway.http.get(gateway.url("/readyz")).send().await?;
     assert_eq!(ready.status(), StatusCode::OK);
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_client_past_its_joins_gets_429_and_takes_no_place() -> anyhow::Result<()> {
+    let gateway = Gateway::start_with(ClientLimits {
+        joins_per_minute: 3,
+        join_burst: 3,
+        trusted_proxies: vec!["127.0.0.1/32".parse()?],
+        ..ClientLimits::default()
+    })
+    .await?;
+    gateway
+        .create(json!({"id": "show", "name": "Show"}))
+        .await?
+        .error_for_status()?;
+    let join_as = |client: &'static str| {
+        gateway
+            .http
+            .post(gateway.url("/api/v1/events/show/queue"))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(join_as("198.51.100.1").await?.status(), StatusCode::CREATED);
+    }
+    let refused = join_as("198.51.100.1").await?;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_default();
+    assert!((1..=20).contains(&retry_after), "Retry-After {retry_after}");
+    let body: Value = refused.json().await?;
+    assert_eq!(error_code(&body), "too_many_requests", "{body}");
+
+    // Another client behind the same trusted proxy is not affected.
+    assert_eq!(join_as("198.51.100.2").await?.status(), StatusCode::CREATED);
+    // The stats follow the store a sync later: wait for four places, then there are
+    // exactly four.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stats = loop {
+        let stats: Value = gateway
+            .http
+            .get(gateway.url("/admin/v1/events/show/stats"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if stats["joined_total"].as_u64() >= Some(4) || Instant::now() > deadline {
+            break stats;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(stats["joined_total"], 4, "{stats}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_client_polling_past_its_calls_gets_429_and_an_untrusted_forward_changes_nothing()
+-> anyhow::Result<()> {
+    let gateway = Gateway::start_with(ClientLimits {
+        calls_per_second: 1,
+        call_burst: 5,
+        ..ClientLimits::default()
+    })
+    .await?;
+    gateway
+        .create(json!({"id": "show", "name": "Show"}))
+        .await?
+        .error_for_status()?;
+    let (_, joined) = gateway.join("show").await?;
+    let token = joined["token"].as_str().unwrap_or_default().to_owned();
+    let mut refused = None;
+    // Four more calls exhaust the burst of five (the join was the first); each claims
+    // another address, which counts for nothing without a trusted proxy.
+    for call in 0..10 {
+        let response = gateway
+            .http
+            .get(gateway.url("/api/v1/events/show/queue"))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", format!("203.0.113.{call}"))
+            .send()
+            .await?;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(call);
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(refused, Some(4), "the sixth call is the first refused");
+    // Operators are not buyers: the admin API is not limited.
+    let stats = gateway
+        .http
+        .get(gateway.url("/admin/v1/events/show/stats"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await?;
+    assert_eq!(stats.status(), StatusCode::OK);
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use breakwater_gateway::{AdminKey, GatewayParts, GatewayState};
+use breakwater_gateway::{AdminKey, ClientLimits, GatewayParts, GatewayState};
 use breakwater_line::SystemClock;
 use breakwater_line_store::EmbeddedLineStore;
 use breakwater_tokens::TokenKeys;
@@ -31,6 +31,7 @@ async fn lists_open_and_upcoming_events_only() -> anyhow::Result<()> {
         backend: None,
         admin_key: AdminKey::new(ADMIN),
         metrics: None,
+        client_limits: ClientLimits::unlimited(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -70,8 +70,9 @@ pub struct LoadgenArgs {
     /// Redis server(s) to watch (CPU, commands), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub redis_url: Vec<String>,
-    /// Admin key of the first target, to chart the line's length and admissions.
-    #[arg(long, env = "BREAKWATER_ADMIN_KEY")]
+    /// Admin key of the first target, to chart the line's length and admissions: read
+    /// from `BREAKWATER_ADMIN_KEY`, never a flag (a process list shows flags to anyone).
+    #[arg(skip = std::env::var("BREAKWATER_ADMIN_KEY").ok())]
     pub admin_key: Option<String>,
     /// Server process id(s) to watch (CPU, RSS), comma-separated.
     #[arg(long, value_delimiter = ',')]

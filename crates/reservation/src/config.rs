@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use breakwater_secret::{Secret, how_to_set};
 use serde::{Deserialize, Serialize};
 
 /// Settings of `breakwater reservation` (and of the reservation inside `serve`).
@@ -19,9 +20,9 @@ pub struct Config {
     /// The payment service's gRPC URL.
     pub payment_url: String,
     /// The secret access tokens are signed with (shared with the gateway).
-    pub token_secret: String,
+    pub token_secret: Secret,
     /// The key of the internal admin API.
-    pub admin_key: String,
+    pub admin_key: Secret,
     /// Pause between reconciler passes.
     pub reconcile_interval_ms: u64,
     /// Deadline of each inventory call.
@@ -42,8 +43,8 @@ impl Default for Config {
             max_connections: 8,
             inventory_url: "http://127.0.0.1:50051".to_owned(),
             payment_url: "http://127.0.0.1:50052".to_owned(),
-            token_secret: String::new(),
-            admin_key: String::new(),
+            token_secret: Secret::default(),
+            admin_key: Secret::default(),
             reconcile_interval_ms: 1_000,
             rpc_timeout_ms: 2_000,
             payment_timeout_ms: 5_000,
@@ -95,14 +96,13 @@ impl Config {
                 return Err(invalid(key, "must be an http:// or https:// URL"));
             }
         }
-        if self.token_secret.len() < 16 {
-            return Err(invalid(
-                "token_secret",
-                "must be set, at least 16 characters",
-            ));
-        }
-        if self.admin_key.len() < 16 {
-            return Err(invalid("admin_key", "must be set, at least 16 characters"));
+        for (key, secret) in [
+            ("token_secret", &self.token_secret),
+            ("admin_key", &self.admin_key),
+        ] {
+            secret
+                .check()
+                .map_err(|weak| invalid(key, &format!("{weak}: {}", how_to_set(key))))?;
         }
         in_range("max_connections", u64::from(self.max_connections), 1, 256)?;
         self.http
@@ -132,8 +132,8 @@ mod tests {
 
     fn valid() -> Config {
         Config {
-            token_secret: "0123456789abcdef".into(),
-            admin_key: "0123456789abcdef".into(),
+            token_secret: "0123456789abcdef-token-secret".into(),
+            admin_key: "0123456789abcdef-admin-key".into(),
             ..Config::default()
         }
     }

@@ -63,8 +63,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store: store.clone(),
         backends: backends.clone(),
         saga,
-        keys: TokenKeys::new(config.token_secret.as_bytes()),
-        admin_key: Arc::from(config.admin_key.as_str()),
+        keys: TokenKeys::new(config.token_secret.expose().as_bytes()),
+        admin_key: Arc::from(config.admin_key.expose()),
         events: events_cache::EventsCache::default(),
         seat_maps: seat_map_cache::SeatMapCache::default(),
     };

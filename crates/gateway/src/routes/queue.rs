@@ -31,6 +31,7 @@ fn line_token<'a>(headers: &'a HeaderMap, event: &str) -> Result<&'a str, ApiErr
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 409, description = "The sale is closed", body = ErrorBody),
         (status = 503, description = "Store unavailable; retry after Retry-After", body = ErrorBody),
+        (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
     ))]
 pub async fn join(
     State(state): State<GatewayState>,
@@ -70,6 +71,7 @@ pub async fn join(
         (status = 401, description = "Missing, forged or tampered token", body = ErrorBody),
         (status = 403, description = "Token of another event", body = ErrorBody),
         (status = 503, description = "Store unavailable; retry after Retry-After", body = ErrorBody),
+        (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
     ))]
 pub async fn status(
     State(state): State<GatewayState>,
@@ -92,6 +94,7 @@ pub async fn status(
         (status = 410, description = "The place expired (`place_expired`), or the event sold out (`sold_out`)", body = ErrorBody),
         (status = 401, description = "Missing, forged or tampered token", body = ErrorBody),
         (status = 403, description = "Token of another event", body = ErrorBody),
+        (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
     ))]
 pub async fn enter(
     State(state): State<GatewayState>,
@@ -129,6 +132,7 @@ pub async fn enter(
         (status = 204, description = "Left"),
         (status = 401, description = "Missing, forged or tampered token", body = ErrorBody),
         (status = 403, description = "Token of another event", body = ErrorBody),
+        (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
     ))]
 pub async fn leave(
     State(state): State<GatewayState>,
@@ -158,6 +162,7 @@ pub async fn leave(
     responses(
         (status = 200, description = "The event", body = EventInfo),
         (status = 404, description = "No such event", body = ErrorBody),
+        (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
     ))]
 pub async fn event_info(
     State(state): State<GatewayState>,

@@ -244,6 +244,7 @@ pub(crate) mod docs {
             (status = 200, description = "Sections with rows of seats (available | held | sold), or `available` for general admission", body = Object),
             (status = 401, description = "Missing, forged or expired access token", body = ErrorBody),
             (status = 403, description = "Access token of another event", body = ErrorBody),
+            (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
     pub fn seats() {}
 
@@ -258,6 +259,7 @@ pub(crate) mod docs {
             (status = 403, description = "session_ended: the buyer left, their order was confirmed, or the session ran out; the token may only read orders", body = ErrorBody),
             (status = 409, description = "seats_unavailable, with seat_ids; nothing is held", body = Object),
             (status = 422, description = "Over the per-buyer ticket limit, or the same key with another body", body = ErrorBody),
+            (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
     pub fn hold() {}
 
@@ -268,6 +270,7 @@ pub(crate) mod docs {
         responses(
             (status = 200, description = "The hold", body = Object),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
+            (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
     pub fn show_hold() {}
 
@@ -281,6 +284,7 @@ pub(crate) mod docs {
             (status = 403, description = "session_ended", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
             (status = 409, description = "hold_checked_out (a checkout began first; `order_id` names its order) or hold_not_active; nothing is released", body = ErrorBody),
+            (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
     pub fn release_hold() {}
 
@@ -297,13 +301,17 @@ pub(crate) mod docs {
             (status = 403, description = "session_ended", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
             (status = 409, description = "hold_not_active (cancelled first), hold_expired, hold_checked_out, or order_refunded (the seats were lost and the payment refunded)", body = ErrorBody),
+            (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
     pub fn checkout() {}
 
     /// The buyer's orders (also after the session ended).
     #[utoipa::path(get, path = "/api/v1/orders", tag = "ticketing",
         security(("access_token" = [])),
-        responses((status = 200, description = "Orders", body = Object)))]
+        responses(
+            (status = 200, description = "Orders", body = Object),
+            (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
+        ))]
     pub fn orders() {}
 
     /// One of the buyer's orders.
@@ -313,6 +321,7 @@ pub(crate) mod docs {
         responses(
             (status = 200, description = "The order: id, event, seats, total_cents, currency, status", body = Object),
             (status = 404, description = "No such order of this buyer", body = ErrorBody),
+            (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
     pub fn show_order() {}
 }

@@ -65,8 +65,8 @@ impl Server {
                 .arg("gateway")
                 .args(["--listen", &addr.to_string()])
                 .args(["--redis-url", &setup.redis_urls.join(",")])
-                .args(["--token-secret", &setup.token_secret])
-                .args(["--admin-key", &setup.admin_key]);
+                .env("BREAKWATER_TOKEN_SECRET", &setup.token_secret)
+                .env("BREAKWATER_ADMIN_KEY", &setup.admin_key);
             if setup.cluster {
                 command.arg("--redis-cluster");
             }
@@ -105,6 +105,16 @@ impl Server {
             let port = breakwater_testkit::ports::free_port()?;
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             let mut command = Command::new(std::env::current_exe()?);
+            // The simulated buyers all come from this one address: lift the per-client
+            // limits (a setting in the environment still wins, to measure their cost).
+            for key in [
+                "BREAKWATER_CLIENTS__JOINS_PER_MINUTE",
+                "BREAKWATER_CLIENTS__CALLS_PER_SECOND",
+            ] {
+                if std::env::var_os(key).is_none() {
+                    command.env(key, "0");
+                }
+            }
             configure(&mut command, addr);
             command
                 // Request logs would cost the server more than the requests.
