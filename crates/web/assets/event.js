@@ -29,10 +29,24 @@
     $('announce').textContent = text;
   }
   function problem(text) { $('problem').textContent = text; $('problem').hidden = !text; }
-  function schedule(ms) {
+  // While the tab is hidden the next poll is timed by a worker (fetched only then): a
+  // hidden page's own timers may be slowed past the heartbeat window.
+  let worker = null, due = 0;
+  function later(fn, ms) {
     clearTimeout(timer);
-    timer = setTimeout(poll, Math.max(250, ms * (0.85 + Math.random() * 0.3)));
+    due += 1;
+    if (document.hidden && window.Worker && data.tick) {
+      try {
+        if (!worker) worker = new Worker(data.tick);
+        const mine = due;
+        worker.onmessage = () => { if (mine === due) fn(); };
+        worker.postMessage(ms);
+        return;
+      } catch (_) { worker = null; }
+    }
+    timer = setTimeout(fn, ms);
   }
+  function schedule(ms) { later(poll, Math.max(250, ms * (0.85 + Math.random() * 0.3))); }
 
   async function poll() {
     const held = line();
@@ -46,6 +60,7 @@
     if (s === 401 || s === 403 || s === 404 || s === 410) {
       store.del(lineKey);
       clearTimeout(timer);
+      due += 1;
       if (answer.body.error === 'sold_out') return render({ state: 'sold_out' });
       if (access()) return view('inside');
       view(hadToken ? 'expired' : 'none');
@@ -54,8 +69,7 @@
     failures += 1;
     const wait = answer.retryAfter ? answer.retryAfter * 1000 : Math.min(60000, 1000 * 2 ** Math.min(failures, 6));
     problem(s ? t('busy', { t: Math.ceil(wait / 1000) }) : t('offline'));
-    clearTimeout(timer);
-    timer = setTimeout(poll, wait + Math.random() * 1000);
+    later(poll, wait + Math.random() * 1000);
   }
 
   function render(status) {
@@ -181,6 +195,7 @@
     await api('DELETE', base + '/queue', { token: held && held.token });
     store.del(lineKey); store.del(startKey);
     clearTimeout(timer);
+    due += 1;
     view('none');
   }
 

@@ -38,6 +38,12 @@ pub const EVENT: &Asset = &Asset {
     content_type: "text/javascript; charset=utf-8",
     body: include_bytes!("../assets/event.js"),
 };
+/// The waiting room's timer while its tab is hidden (a worker).
+pub const TICK: &Asset = &Asset {
+    name: "tick.js",
+    content_type: "text/javascript; charset=utf-8",
+    body: include_bytes!("../assets/tick.js"),
+};
 /// The seat map, hold, checkout and confirmation.
 pub const SEATS: &Asset = &Asset {
     name: "seats.js",
@@ -57,7 +63,7 @@ pub const ADMIN: &Asset = &Asset {
     body: include_bytes!("../assets/admin.js"),
 };
 
-const ALL: [&Asset; 6] = [STYLE, COMMON, EVENT, SEATS, ORDERS, ADMIN];
+const ALL: [&Asset; 7] = [STYLE, COMMON, EVENT, TICK, SEATS, ORDERS, ADMIN];
 
 /// An asset as served: its hashed name, ETag and compressed body.
 struct Prepared {

@@ -136,6 +136,8 @@ try {
   check(requests.every((u) => u.startsWith('/events/') || u.startsWith('/assets/') || u.startsWith('/api/')), 'only the page, its assets and API calls');
   await axe(c.page, 'waiting');
   await shot(c.page, 'waiting-room');
+  // C's tab goes to the background: from now on a worker times C's polls.
+  await c.page.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
 
   const d = await person('D');
   await joinLine(d, 'rush');
@@ -245,6 +247,8 @@ try {
   await waitText(d.page, '#soldout', 'Sold out');
   await shot(d.page, 'sold-out');
   log('C and D were told: sold out');
+  check(await c.page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.includes('/assets/tick.'))), 'the hidden tab polled through its worker');
+  log('C, in a hidden tab, kept polling through a worker timer');
 
   await waitText(op.page, '.fig[data-name="m_sold"] b', '4');
   await op.page.getByLabel('Admissions per second').first().fill('7.5');
