@@ -7,6 +7,7 @@
   const ev = data.event;
   const accessKey = 'bw.access.' + ev.id;
   const access = store.get(accessKey);
+  let grid = [], cursor = null;
   let map = null, hold = null, holdTicker = 0, refresher = 0, paying = false;
   const picked = new Set();
   const currency = () => (map && map.currency) || ev.currency;
@@ -39,6 +40,7 @@
   function draw() {
     const size = 10, gap = 2, step = size + gap, labelH = 18;
     let y = 0, parts = [], available = 0;
+    grid = [];
     // Rows are centred on the widest.
     const width = Math.max(300, ...map.sections.map((s) => Math.max(0, ...(s.rows || []).map((r) => r.seats.length * step))));
     const tiers = [], sectionChoices = ['<option value="">' + esc(t('any_section')) + '</option>'];
@@ -57,6 +59,7 @@
         y += size * 2 + step;
         return;
       }
+      section.rows.forEach((row, r) => grid.push({ section, number: r + 1, seats: row.seats }));
       for (const row of section.rows) {
         const x = (width - row.seats.length * step) / 2;
         row.seats.forEach((seat, k) => {
@@ -69,6 +72,8 @@
     });
     const label = t('seat_map', { n: available.toLocaleString(lang) });
     $('map').innerHTML = '<svg viewBox="0 0 ' + width + ' ' + y + '" role="img" aria-label="' + esc(label) + '">' + parts.join('') + '</svg>';
+    $('map').setAttribute('aria-label', label + ' ' + t('map_keys'));
+    mark();
     $('tiers').innerHTML = tiers.join('');
     if ($('section').options.length !== sectionChoices.length) $('section').innerHTML = sectionChoices.join('');
     if (!$('qty').options.length) $('qty').innerHTML = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => '<option>' + n + '</option>').join('');
@@ -80,6 +85,43 @@
     $('hold-picked').disabled = picked.size === 0 || !!hold;
   }
 
+  // The keyboard on the map: arrows move a cursor over the seats, Space or Enter picks;
+  // where it is is said in a polite live region (focus stays on the map).
+  function seatAt(c) { const row = c && grid[c.r]; return row ? row.seats[Math.min(c.c, row.seats.length - 1)] : null; }
+  function mark() {
+    const old = $('map').querySelector('rect.k');
+    if (old) old.classList.remove('k');
+    const seat = seatAt(cursor);
+    const el = seat && $('map').querySelector('rect[data-id="' + CSS.escape(seat.id) + '"]');
+    if (el) el.classList.add('k');
+  }
+  function sayCursor() {
+    const row = grid[cursor.r], seat = seatAt(cursor);
+    if (!seat) return;
+    const state = picked.has(seat.id) ? 'seat_picked' : 'seat_' + seat.status;
+    $('cursor').textContent = t('row_seat', { section: row.section.name, row: row.number, seat: seat.number }) + ', ' + t(state) + ', ' + money(row.section.price_cents, currency());
+  }
+  $('map').addEventListener('keydown', (e) => {
+    if (!grid.length || hold) return;
+    const c = cursor || { r: 0, c: 0 };
+    const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+    if (moves[e.key]) {
+      const r = Math.max(0, Math.min(grid.length - 1, c.r + moves[e.key][0]));
+      cursor = { r, c: Math.max(0, Math.min(grid[r].seats.length - 1, Math.min(c.c, grid[c.r].seats.length - 1) + moves[e.key][1])) };
+    } else if (e.key === 'Home' || e.key === 'End') {
+      cursor = { r: c.r, c: e.key === 'Home' ? 0 : grid[c.r].seats.length - 1 };
+    } else if ((e.key === ' ' || e.key === 'Enter') && cursor) {
+      const seat = seatAt(cursor);
+      if (picked.has(seat.id)) picked.delete(seat.id);
+      else if (seat.status === 'available' && picked.size < 8) picked.add(seat.id);
+      draw();
+    } else {
+      return;
+    }
+    e.preventDefault();
+    mark();
+    sayCursor();
+  });
   $('zoom').addEventListener('change', () => $('map').classList.toggle('zoom', $('zoom').checked));
   $('map').addEventListener('click', (e) => {
     const id = e.target.dataset && e.target.dataset.id;

@@ -206,7 +206,7 @@ pub async fn seats(
 <button type=\"submit\">{best}</button></form>\
 <ul id=\"tiers\" class=\"tiers\" aria-label=\"{tiers}\"></ul>\
 <p><label><input id=\"zoom\" type=\"checkbox\"> {zoom}</label></p>\
-<div id=\"map\" class=\"map\"></div>\
+<div id=\"map\" class=\"map\" tabindex=\"0\" role=\"group\"></div><p id=\"cursor\" class=\"muted\" aria-live=\"polite\"></p>\
 <p><button id=\"hold-picked\" type=\"button\" disabled>{hold_picked}</button> <span id=\"picked\"></span></p></section>\
 <section id=\"hold\" hidden aria-labelledby=\"hold-h\"><h2 id=\"hold-h\">{your_hold}</h2>\
 <ul id=\"hold-seats\"></ul><p id=\"hold-total\" class=\"big\"></p><p id=\"hold-left\"></p>\

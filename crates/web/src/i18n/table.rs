@@ -132,6 +132,15 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "Larger seats (scroll the map)",
         "좌석 크게 보기 (배치도 스크롤)",
     ),
+    (
+        "map_keys",
+        "On the map, arrow keys move between seats and Space picks one.",
+        "배치도에서 화살표 키로 좌석을 옮겨 다니고 스페이스로 고릅니다.",
+    ),
+    ("seat_available", "available", "선택 가능"),
+    ("seat_held", "held", "점유 중"),
+    ("seat_sold", "sold", "판매됨"),
+    ("seat_picked", "picked", "선택함"),
     ("hold_picked", "Hold the picked seats", "고른 좌석 잡기"),
     ("picked_n", "{n} picked", "{n}석 선택"),
     (
