@@ -17,7 +17,7 @@
   function view(name) {
     $('room').hidden = name === 'none';
     for (const part of parts) $(part).hidden = part !== name;
-    $('join').hidden = !(name === 'none' || name === 'expired');
+    $('join').hidden = ev.state === 'closed' || !(name === 'none' || name === 'expired');
     $('leave').hidden = !(name === 'waiting' || name === 'ready');
     $('prequeued').hidden = true;
     if (name !== 'waiting') $('paused').hidden = true;

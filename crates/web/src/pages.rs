@@ -138,7 +138,7 @@ pub async fn event(
     let main = format!(
         "<h1>{name}</h1><p id=\"ev-state\"><span class=\"badge {state}\">{state_text}</span></p>\
 {scheduled}\
-<form id=\"join\" method=\"post\" action=\"/events/{id}/join\"><button type=\"submit\">{join}</button></form>\
+<form id=\"join\" method=\"post\" action=\"/events/{id}/join\"{closed}><button type=\"submit\">{join}</button></form>\
 <section id=\"room\" hidden aria-labelledby=\"room-h\"><h2 id=\"room-h\">{room}</h2>\
 <p id=\"paused\" class=\"notice\" hidden>{paused}</p>\
 <p id=\"prequeued\" class=\"notice\" hidden>{prequeued}</p>\
@@ -155,6 +155,7 @@ pub async fn event(
 <p><button id=\"leave\" type=\"button\" class=\"secondary\">{leave}</button></p></section>\
 <p id=\"announce\" class=\"sr-only\" aria-live=\"polite\"></p>",
         state_text = state_text(lang, state),
+        closed = if state == "closed" { " hidden" } else { "" },
         join = t("join"),
         room = t("waiting_room"),
         paused = t("paused_notice"),

@@ -25,8 +25,9 @@ fn api() -> Router {
             "/api/v1/events/{event}",
             get(
                 |axum::extract::Path(event): axum::extract::Path<String>| async move {
-                    if event == "x" {
-                        axum::Json(json!({"id": "x", "name": "X & Y", "state": "open",
+                    if event == "x" || event == "over" {
+                        let state = if event == "x" { "open" } else { "closed" };
+                        axum::Json(json!({"id": event, "name": "X & Y", "state": state,
                         "opens_at": "2026-01-01T00:00:00Z", "currency": "USD"}))
                         .into_response()
                     } else {
@@ -117,6 +118,19 @@ async fn home_lists_the_apis_events_escaped_in_the_asked_language() {
         .get(header::SET_COOKIE)
         .expect("the switch is remembered");
     assert!(cookie.to_str().unwrap_or("").starts_with("bw_lang=ko"));
+}
+
+#[tokio::test]
+async fn a_closed_event_offers_no_join() {
+    let (_, _, open) = send(get_req("/events/x")).await;
+    assert!(open.contains("action=\"/events/x/join\"><button"), "{open}");
+    let (status, _, closed) = send(get_req("/events/over")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        closed.contains("action=\"/events/over/join\" hidden>"),
+        "{closed}"
+    );
+    assert!(closed.contains("Closed"));
 }
 
 #[tokio::test]
