@@ -205,7 +205,7 @@ pub async fn run(file: Option<&Path>, args: GatewayArgs) -> anyhow::Result<()> {
         client_limits: config.clients.clone(),
     });
     breakwater_gateway::spawn_background(state.clone(), shutdown.clone());
-    let router = breakwater_gateway::router(state);
+    let router = breakwater_web::with_pages(breakwater_gateway::router(state));
     runtime::serve_http(
         config.listen,
         router,

@@ -138,10 +138,11 @@ pub async fn run(file: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     if !config.no_demo {
         open_demo_event(&state).await?;
     }
-    let router = breakwater_gateway::router(state);
+    let router = breakwater_web::with_pages(breakwater_gateway::router(state));
     let served = runtime::serve_http(config.listen, router, config.http, shutdown, |address| {
         println!("Breakwater is running on http://{address}");
-        println!("  demo event: http://{address}/api/v1/events/demo");
+        println!("  events: http://{address}/  (demo: http://{address}/events/demo)");
+        println!("  operator dashboard: http://{address}/admin");
         if generated {
             println!(
                 "  admin key (generated; set BREAKWATER_ADMIN_KEY to choose one): {admin_key}"

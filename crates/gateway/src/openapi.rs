@@ -24,6 +24,7 @@ use crate::routes;
         routes::queue::leave,
         routes::queue::event_info,
         routes::queue::challenge,
+        routes::queue::list_events,
         routes::ticketing::docs::seats,
         routes::ticketing::docs::hold,
         routes::ticketing::docs::show_hold,

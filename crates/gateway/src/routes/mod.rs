@@ -26,6 +26,7 @@ pub fn router(state: GatewayState) -> Router {
         )
         .route("/api/v1/events/{event}/queue/enter", post(queue::enter))
         .route("/api/v1/events/{event}/challenge", post(queue::challenge))
+        .route("/api/v1/events", get(queue::list_events))
         .route("/api/v1/events/{event}", get(queue::event_info))
         .merge(ticketing::routes())
         .route_layer(middleware::from_fn_with_state(

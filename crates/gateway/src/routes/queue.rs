@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use breakwater_line::{Clock, SystemClock};
+use breakwater_line::{Clock, EventState, SystemClock};
 use breakwater_waitroom::{QueueStatus, WaitroomError};
 
 use crate::auth::{access_cookie, bearer, cookie, line_cookie, set_cookie};
@@ -209,4 +209,18 @@ pub async fn event_info(
     let event = event_id(&event)?;
     let view = state.room.event(&event)?;
     Ok(Json(EventInfo::from(&view)))
+}
+
+/// The events buyers can see: open (or paused) and upcoming ones, soonest opening first.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    responses((status = 200, description = "Open and upcoming events", body = Vec<EventInfo>)))]
+pub async fn list_events(State(state): State<GatewayState>) -> Json<Vec<EventInfo>> {
+    let mut views: Vec<_> = state
+        .room
+        .events()
+        .into_iter()
+        .filter(|view| view.state != EventState::Closed)
+        .collect();
+    views.sort_by(|a, b| (a.settings.opens_at_ms, &a.id).cmp(&(b.settings.opens_at_ms, &b.id)));
+    Json(views.iter().map(EventInfo::from).collect())
 }
