@@ -43,6 +43,7 @@
     ['name', 'f_name', 'text'], ['admission_rate_per_second', 'f_rate', 'number', ' step="any" min="0"'], ['max_active_users', 'f_cap', 'number', ' min="1"'],
     ['claim_window_seconds', 'f_claim', 'number', ' min="1"'], ['heartbeat_timeout_seconds', 'f_heartbeat', 'number', ' min="1"'],
     ['session_seconds', 'f_session', 'number', ' min="1"'], ['opens_at', 'f_opens', 'text'],
+    ['join_proof_bits', 'f_proof', 'number', ' min="0" max="28"'],
   ];
 
   function editForm(e) {
@@ -55,6 +56,7 @@
     $('create').innerHTML = field('c-id', 'f_id', '', 'text', ' required pattern="[a-z0-9_\\-]{1,64}"') + field('c-name', 'f_name', '', 'text', ' required') +
       field('c-rate', 'f_rate', '10', 'number', ' step="any" min="0"') + field('c-cap', 'f_cap', '100', 'number', ' min="1"') +
       field('c-claim', 'f_claim', '60', 'number', ' min="1"') + field('c-opens', 'f_opens', '', 'text', ' placeholder="2030-01-01T19:00:00Z"') +
+      field('c-proof', 'f_proof', '0', 'number', ' min="0" max="28"') +
       field('c-venue', 'f_venue', 'Floor; 15000; 10; 20\nStanding; 5000; 300', 'textarea') +
       '<span></span><button type="submit">' + esc(t('create')) + '</button>';
   }
@@ -167,6 +169,7 @@
     const body = {
       id: $('c-id').value.trim(), name: $('c-name').value.trim(), admission_rate_per_second: Number($('c-rate').value),
       max_active_users: Number($('c-cap').value), claim_window_seconds: Number($('c-claim').value), venue: venue($('c-venue').value),
+      join_proof_bits: Number($('c-proof').value),
     };
     if ($('c-opens').value.trim()) body.opens_at = $('c-opens').value.trim();
     const answer = await call('POST', '/admin/v1/events', body);

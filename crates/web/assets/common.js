@@ -21,6 +21,7 @@ const BW = (() => {
     if (o.token) headers.authorization = 'Bearer ' + o.token;
     if (o.body !== undefined) headers['content-type'] = 'application/json';
     if (o.idem) headers['idempotency-key'] = o.idem;
+    if (o.proof) headers['breakwater-proof'] = o.proof;
     try {
       const res = await fetch(path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
       let body = null;

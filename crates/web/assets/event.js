@@ -164,6 +164,25 @@
     handle(answer, true);
   }
 
+  // The event may ask a proof of work with each join: a challenge, solved in a worker so
+  // the page stays responsive. Resolves to the proof, or undefined when none is asked.
+  async function proofOfWork(always) {
+    if (!ev.join_proof_bits && !always) return undefined;
+    const answer = await api('POST', base + '/challenge');
+    if (answer.status !== 201 || !answer.body.bits) return undefined;
+    $('join').querySelector('button').textContent = t('proving');
+    const solver = new Worker(data.proof);
+    try {
+      return await new Promise((resolve) => {
+        solver.onmessage = (m) => resolve(m.data);
+        solver.onerror = () => resolve(undefined);
+        solver.postMessage({ challenge: answer.body.challenge, bits: answer.body.bits });
+      });
+    } finally {
+      solver.terminate();
+    }
+  }
+
   async function join(e) {
     e.preventDefault();
     const button = $('join').querySelector('button');
@@ -171,7 +190,11 @@
     button.textContent = t('joining');
     const once = async () => {
       if (line()) return poll(); // another tab joined meanwhile: share its place
-      const answer = await api('POST', base + '/queue');
+      let answer = await api('POST', base + '/queue', { proof: await proofOfWork() });
+      // The difficulty rose meanwhile (a flood): solve a fresh challenge once more.
+      if (answer.status === 400 || answer.status === 428) {
+        answer = await api('POST', base + '/queue', { proof: await proofOfWork(true) });
+      }
       if (answer.status === 201) {
         store.set(lineKey, { token: answer.body.token });
         store.del(startKey);

@@ -44,6 +44,13 @@ pub const TICK: &Asset = &Asset {
     content_type: "text/javascript; charset=utf-8",
     body: include_bytes!("../assets/tick.js"),
 };
+/// The join's proof of work, solved off the page's thread (a worker, fetched only for an
+/// event that asks one).
+pub const PROOF: &Asset = &Asset {
+    name: "proof.js",
+    content_type: "text/javascript; charset=utf-8",
+    body: include_bytes!("../assets/proof.js"),
+};
 /// The seat map, hold, checkout and confirmation.
 pub const SEATS: &Asset = &Asset {
     name: "seats.js",
@@ -63,7 +70,7 @@ pub const ADMIN: &Asset = &Asset {
     body: include_bytes!("../assets/admin.js"),
 };
 
-const ALL: [&Asset; 7] = [STYLE, COMMON, EVENT, TICK, SEATS, ORDERS, ADMIN];
+const ALL: [&Asset; 8] = [STYLE, COMMON, EVENT, TICK, PROOF, SEATS, ORDERS, ADMIN];
 
 /// An asset as served: its hashed name, ETag and compressed body.
 struct Prepared {

@@ -60,8 +60,24 @@ pub async fn join(State(api): State<Api>, Path(event): Path<String>, browser: Br
         StatusCode::CREATED => see_other(&wait, joined.cookies),
         StatusCode::OK => see_other(&format!("{wait}?sold_out=1"), Vec::new()),
         StatusCode::NOT_FOUND => not_found(headers, None),
+        StatusCode::PRECONDITION_REQUIRED => needs_javascript(headers, &event),
         _ => problem(headers, &event, &joined),
     }
+}
+
+/// The event asks a proof of work, which only the page's script can do.
+fn needs_javascript(headers: &HeaderMap, event: &str) -> Response {
+    let lang = i18n::choose(headers, None).0;
+    let main = format!(
+        "<h1>{}</h1><p>{}</p><p><a href=\"/events/{}\">{}</a></p>",
+        tr(lang, "try_again"),
+        tr(lang, "needs_js_proof"),
+        esc(event),
+        tr(lang, "back_to_event"),
+    );
+    let mut page = page(headers, None, raw(lang, "try_again"), main);
+    page.status = StatusCode::PRECONDITION_REQUIRED;
+    page.into_response()
 }
 
 fn problem(headers: &HeaderMap, event: &str, answer: &Answer) -> Response {

@@ -172,7 +172,11 @@ pub async fn event(
     );
     let mut page = page(headers, query.as_deref(), text_of(&info, "name"), main);
     page.script = Some(assets::EVENT);
-    page.data = json!({ "event": info, "tick": assets::TICK.url() });
+    page.data = json!({
+        "event": info,
+        "tick": assets::TICK.url(),
+        "proof": assets::PROOF.url(),
+    });
     page.into_response()
 }
 

@@ -287,6 +287,24 @@ try {
   await f.page.locator('main', { hasText: 'You are in' }).waitFor({ timeout: TIMEOUT });
   log('without JavaScript: joined, waited (self-refreshing page), entered');
 
+  // ---- an event that asks a proof of work: the page solves it in a worker and joins;
+  // without JavaScript the buyer is told plainly why they cannot join
+  const bits = 16;
+  await adminApi('POST', '/admin/v1/events', { id: 'guarded', name: 'Guarded Night', paused: true, join_proof_bits: bits });
+  const g = await person('G');
+  await g.page.goto(`${BASE}/events/guarded`);
+  const solving = Date.now();
+  await g.page.getByRole('button', { name: 'Join the line' }).click();
+  await waitText(g.page, '#position', 'You are next');
+  log(`a ${bits}-bit proof of work solved in the page and joined in ${Date.now() - solving} ms`);
+  const h = await person('H (no JavaScript)', { javaScriptEnabled: false });
+  await h.page.goto(`${BASE}/events/guarded`);
+  await h.page.getByRole('button', { name: 'Join the line' }).click();
+  await h.page.locator('main', { hasText: 'needs JavaScript' }).waitFor({ timeout: TIMEOUT });
+  const guardedStats = await adminApi('GET', '/admin/v1/events/guarded/stats');
+  check(guardedStats.joined_total === 1, `only the proven join took a place: ${JSON.stringify(guardedStats)}`);
+  log('without JavaScript the proof-of-work event says why, and takes no place');
+
   // ---- Korean, by Accept-Language, and the switch back to English
   const k = await person('K', { locale: 'ko-KR' });
   await k.page.goto(BASE + '/');

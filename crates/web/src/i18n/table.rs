@@ -105,6 +105,16 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("try_again", "Please try again", "다시 시도해 주세요"),
     (
+        "proving",
+        "Checking you are not a bot…",
+        "자동 입력이 아닌지 확인하는 중…",
+    ),
+    (
+        "needs_js_proof",
+        "To keep bots out, this sale asks your browser to do a short computation before you join, which needs JavaScript. Please turn JavaScript on and try again.",
+        "이 판매는 자동 입력을 막기 위해 줄을 서기 전에 브라우저가 짧은 계산을 하도록 요청하며, 여기에는 JavaScript가 필요합니다. JavaScript를 켜고 다시 시도해 주세요.",
+    ),
+    (
         "nojs_refresh",
         "This page refreshes itself; keep it open.",
         "이 페이지는 자동으로 새로 고쳐집니다. 열어 두세요.",
@@ -236,6 +246,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("f_rate", "Admissions per second", "초당 입장 인원"),
     ("f_cap", "Active cap", "동시 입장 상한"),
     ("f_claim", "Claim window (s)", "입장 대기 시간(초)"),
+    (
+        "f_proof",
+        "Proof of work per join (bits; 0 off, 18 about a second)",
+        "입장 시 작업 증명(비트; 0은 끔, 18은 약 1초)",
+    ),
     ("f_heartbeat", "Heartbeat timeout (s)", "하트비트 제한(초)"),
     ("f_session", "Session (s)", "세션(초)"),
     ("f_hold", "Hold (s)", "좌석 점유(초)"),
