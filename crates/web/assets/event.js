@@ -107,7 +107,7 @@
       const ahead = s.position - 1;
       const start = Math.max(store.get(startKey) || 0, s.position);
       store.set(startKey, start);
-      $('position').textContent = ahead > 0 ? t('people_ahead', { n: ahead.toLocaleString(lang) }) : t('you_are_next');
+      $('position').textContent = ahead > 1 ? t('people_ahead', { n: ahead.toLocaleString(lang) }) : t(ahead === 1 ? 'one_ahead' : 'you_are_next');
       $('progress').value = Math.round(100 * (start - s.position + 1) / (start + 1));
       const low = s.eta_low_seconds, high = s.eta_high_seconds;
       $('eta').textContent = low == null ? '' : high != null && high < 60 ? t('eta_short')

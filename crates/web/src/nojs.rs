@@ -174,6 +174,7 @@ fn waiting(lang: Lang, body: &Value) -> String {
     let number = |name: &str| body.get(name).and_then(Value::as_u64);
     let place = match number("position") {
         Some(1) => t("you_are_next"),
+        Some(2) => t("one_ahead"),
         Some(position) => t("people_ahead").replace("{n}", &(position - 1).to_string()),
         None => t("prequeued"),
     };

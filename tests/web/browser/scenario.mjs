@@ -119,7 +119,7 @@ try {
 
   const b = await person('B');
   await joinLine(b, 'rush');
-  await waitText(b.page, '#position', '1 people ahead of you');
+  await waitText(b.page, '#position', '1 person ahead of you');
   await waitText(b.page, '#paused', 'paused');
   log('B is second, and told the sale is paused');
 
@@ -165,11 +165,11 @@ try {
   // A reload and a second tab keep B's one place.
   const token = await b.page.evaluate(() => localStorage.getItem('bw.line.rush'));
   await b.page.reload();
-  await waitText(b.page, '#position', '1 people ahead of you');
+  await waitText(b.page, '#position', '1 person ahead of you');
   check(await b.page.evaluate(() => localStorage.getItem('bw.line.rush')) === token, 'the reload kept the token');
   const tab = await b.context.newPage();
   await tab.goto(`${BASE}/events/rush`);
-  await waitText(tab, '#position', '1 people ahead of you');
+  await waitText(tab, '#position', '1 person ahead of you');
   await tab.close();
   const stats = await adminApi('GET', '/admin/v1/events/rush/stats');
   check(stats.joined_total === 4 && stats.waiting === 4, `four places, no more: ${JSON.stringify(stats)}`);
@@ -190,7 +190,7 @@ try {
   await waitText(a.page, '#deadline', 'Enter within');
   await shot(a.page, 'your-turn');
   await waitText(b.page, '#position', 'You are next');
-  await waitText(c.page, '#position', '1 people ahead of you');
+  await waitText(c.page, '#position', '1 person ahead of you');
   log('A admitted; B and C moved up');
 
   await a.page.getByRole('button', { name: 'Enter the sale now' }).click();

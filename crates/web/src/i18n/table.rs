@@ -44,6 +44,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "대기열 맨 앞까지의 진행률",
     ),
     ("people_ahead", "{n} people ahead of you", "내 앞에 {n}명"),
+    ("one_ahead", "1 person ahead of you", "내 앞에 1명"),
     ("you_are_next", "You are next", "다음 차례입니다"),
     (
         "eta_range",
