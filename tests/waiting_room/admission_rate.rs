@@ -134,7 +134,7 @@ async fn three_gateways_hold_every_rate_for_a_minute() -> anyhow::Result<()> {
         let mut left = buyers_for(*rate);
         while left > 0 {
             let batch = left.min(4096);
-            store.join(&event, batch as u32, now_ms()).await?;
+            store.join(&event, batch as u32, now_ms(), 0).await?;
             left -= batch;
         }
     }

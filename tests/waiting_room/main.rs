@@ -7,6 +7,7 @@ mod forwarding;
 mod multi_gateway;
 mod redis_faults;
 mod redis_outage;
+mod redis_rollback;
 mod serve_restart;
 mod sessions;
 mod slow_backend;

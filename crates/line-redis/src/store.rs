@@ -63,6 +63,7 @@ fn script_error(error: redis::RedisError) -> StoreError {
         Some("BWLOST") => StoreError::StateLost,
         Some("BWLEASE") => StoreError::LeaseLost,
         Some("BWEXISTS") => StoreError::EventExists,
+        Some("BWBEHIND") => StoreError::Behind,
         _ => unavailable(error),
     }
 }
@@ -156,7 +157,13 @@ impl LineStore for RedisLineStore {
         .map(drop)
     }
 
-    async fn join(&self, event: &EventId, count: u32, now_ms: u64) -> Result<u64, StoreError> {
+    async fn join(
+        &self,
+        event: &EventId,
+        count: u32,
+        now_ms: u64,
+        floor: u64,
+    ) -> Result<u64, StoreError> {
         let keys = self.keys(event);
         self.run(
             self.scripts
@@ -164,7 +171,8 @@ impl LineStore for RedisLineStore {
                 .key(keys.state())
                 .key(keys.log())
                 .arg(count)
-                .arg(now_ms),
+                .arg(now_ms)
+                .arg(floor),
         )
         .await
     }
@@ -207,8 +215,10 @@ impl LineStore for RedisLineStore {
             .await?;
         let mut reply = Reply::array(value)?;
         let first = reply.next_text()?;
-        if first == "RESNAP" {
-            return Ok(SyncOutcome::Resnapshot);
+        match first.as_str() {
+            "RESNAP" => return Ok(SyncOutcome::Resnapshot),
+            "BEHIND" => return Ok(SyncOutcome::Behind),
+            _ => {}
         }
         let seq = reply::number(&first)?;
         let admitted_total = reply.next_number()?;
@@ -430,6 +440,31 @@ impl LineStore for RedisLineStore {
         image: &LineImage,
         now_ms: u64,
     ) -> Result<bool, StoreError> {
+        self.write_incarnation(event, image, now_ms, "").await
+    }
+
+    async fn rebase(
+        &self,
+        event: &EventId,
+        image: &LineImage,
+        now_ms: u64,
+        incarnation: &str,
+    ) -> Result<bool, StoreError> {
+        self.write_incarnation(event, image, now_ms, incarnation)
+            .await
+    }
+}
+
+impl RedisLineStore {
+    /// Writes `image` as a new incarnation where the line is gone, or where it is still
+    /// `replacing` (when that is not empty); returns whether it wrote.
+    async fn write_incarnation(
+        &self,
+        event: &EventId,
+        image: &LineImage,
+        now_ms: u64,
+        replacing: &str,
+    ) -> Result<bool, StoreError> {
         let keys = self.keys(event);
         let (out_offset, out) = bitmap_args(&image.out);
         let (reg_offset, reg) = bitmap_args(&image.reinstated);
@@ -462,6 +497,7 @@ impl LineStore for RedisLineStore {
             .arg(reg)
             .arg(ent_offset)
             .arg(ent)
+            .arg(replacing)
             .arg(image.ready.len());
         for (number, deadline) in &image.ready {
             invocation.arg(*number).arg(*deadline);
@@ -473,9 +509,7 @@ impl LineStore for RedisLineStore {
         self.register(event).await?;
         Ok(restored == 1)
     }
-}
 
-impl RedisLineStore {
     /// Adds the event to the namespace's list, where other gateways discover it.
     async fn register(&self, event: &EventId) -> Result<(), StoreError> {
         let mut connection = self.connection().await?;

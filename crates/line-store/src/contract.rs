@@ -15,6 +15,10 @@ pub enum StoreError {
     /// The store lost this line's state (restart or flush); the engine restores it.
     #[error("line store lost the line's state")]
     StateLost,
+    /// The store has handed out fewer numbers than a replica has seen: it lost its last
+    /// writes, and a join now would hand out a number a token already carries.
+    #[error("line store is behind what this gateway has seen")]
+    Behind,
     /// No such event.
     #[error("no such event")]
     UnknownEvent,
@@ -59,6 +63,10 @@ pub enum SyncOutcome {
     /// The cursor is from another incarnation or fell behind the trimmed log: take a
     /// fresh snapshot.
     Resnapshot,
+    /// The store holds less of this incarnation than the replica has already seen: it
+    /// lost its last writes (a replica promoted while lagging, a restart from an older
+    /// dump). Rebase the store from the replica.
+    Behind,
 }
 
 /// Changes after a cursor, read atomically with the counters.
@@ -163,8 +171,15 @@ pub trait LineStore: Send + Sync + 'static {
 
     /// Hands out `count` consecutive queue numbers; returns the first. The first join
     /// at or after `opens_at` opens the sale, so nobody who joins after it is placed by
-    /// the pre-queue lottery.
-    async fn join(&self, event: &EventId, count: u32, now_ms: u64) -> Result<u64, StoreError>;
+    /// the pre-queue lottery. `floor` is the next number as the caller last saw it: a
+    /// store below it lost writes, and refuses with [`StoreError::Behind`].
+    async fn join(
+        &self,
+        event: &EventId,
+        count: u32,
+        now_ms: u64,
+        floor: u64,
+    ) -> Result<u64, StoreError>;
 
     /// A consistent copy of the line's state.
     async fn snapshot(&self, event: &EventId) -> Result<Snapshot, StoreError>;
@@ -237,5 +252,16 @@ pub trait LineStore: Send + Sync + 'static {
         event: &EventId,
         image: &LineImage,
         now_ms: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Replaces the line with `image` as a new incarnation if the store still holds
+    /// `incarnation`, found [`SyncOutcome::Behind`] a replica; returns whether this call
+    /// replaced it (false: another gateway rebased it first).
+    async fn rebase(
+        &self,
+        event: &EventId,
+        image: &LineImage,
+        now_ms: u64,
+        incarnation: &str,
     ) -> Result<bool, StoreError>;
 }

@@ -150,8 +150,17 @@ impl LineStore for EmbeddedLineStore {
         })
     }
 
-    async fn join(&self, event: &EventId, count: u32, now_ms: u64) -> Result<u64, StoreError> {
+    async fn join(
+        &self,
+        event: &EventId,
+        count: u32,
+        now_ms: u64,
+        floor: u64,
+    ) -> Result<u64, StoreError> {
         self.with_line(event, |line| {
+            if line.seq() < floor {
+                return Err(StoreError::Behind);
+            }
             if now_ms >= line.opens_at_ms() {
                 line.open();
             }
@@ -264,6 +273,19 @@ impl LineStore for EmbeddedLineStore {
     ) -> Result<bool, StoreError> {
         self.insert(event, image, now_ms)
     }
+
+    async fn rebase(
+        &self,
+        event: &EventId,
+        image: &LineImage,
+        now_ms: u64,
+        _incarnation: &str,
+    ) -> Result<bool, StoreError> {
+        // The journal keeps every write before it is acknowledged and there is no replica
+        // to promote, so this store is never behind a replica: nothing to replace, unless
+        // the line is gone altogether.
+        self.insert(event, image, now_ms)
+    }
 }
 
 #[cfg(test)]
@@ -288,7 +310,7 @@ mod tests {
     async fn line_with_every_fate(store: &EmbeddedLineStore, event: &EventId) {
         let settings = LineSettings::with_defaults("t", NOW);
         store.create_event(event, &settings, NOW).await.unwrap();
-        store.join(event, 6, NOW).await.unwrap();
+        store.join(event, 6, NOW, 0).await.unwrap();
         assert!(store.hold_lease(event, "gw", 60_000).await.unwrap());
         // 0..=3 admitted; 0 enters; 1 gives up its ready place; 2 and 3 stay ready (a
         // drop-out leaves admitted buyers alone); 4 leaves the line; 5 waits.

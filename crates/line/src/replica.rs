@@ -167,6 +167,11 @@ impl LineReplica {
         self.seq = self.seq.max(seq);
     }
 
+    /// How many were ever admitted, as last seen.
+    pub fn admitted_total(&self) -> u64 {
+        self.admitted_total
+    }
+
     /// Records the store's count of admissions.
     pub fn set_admitted_total(&mut self, total: u64) {
         self.admitted_total = total;

@@ -78,6 +78,7 @@ impl WaitroomError {
             StoreError::EventExists => Self::EventExists,
             StoreError::Unavailable(_)
             | StoreError::StateLost
+            | StoreError::Behind
             | StoreError::LeaseLost
             | StoreError::Corrupt(_) => Self::Unavailable {
                 retry_after_seconds: 1,

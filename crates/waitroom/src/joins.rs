@@ -6,7 +6,9 @@ use breakwater_line::{Clock, EventId};
 use breakwater_line_store::{LineStore, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-type Reply = oneshot::Sender<Result<u64, StoreError>>;
+/// A join waiting for its number: the next number as its gateway last saw it, and where
+/// the answer goes.
+type Reply = (u64, oneshot::Sender<Result<u64, StoreError>>);
 
 /// The queue of joins waiting for a queue number.
 ///
@@ -40,11 +42,11 @@ impl JoinQueue {
         Self { sender }
     }
 
-    /// Waits for a queue number.
-    pub async fn number(&self) -> Result<u64, JoinFailure> {
+    /// Waits for a queue number above `floor`, the next number as last seen.
+    pub async fn number(&self, floor: u64) -> Result<u64, JoinFailure> {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .try_send(reply)
+            .try_send((floor, reply))
             .map_err(|_| JoinFailure::Overloaded)?;
         match answer.await {
             Ok(result) => result.map_err(JoinFailure::Store),
@@ -65,17 +67,18 @@ async fn run_batches(
     let mut batch = Vec::with_capacity(batch_max);
     while receiver.recv_many(&mut batch, batch_max).await > 0 {
         // Joins whose caller gave up (timeout, disconnect) get no number.
-        batch.retain(|reply: &Reply| !reply.is_closed());
+        batch.retain(|(_, reply): &Reply| !reply.is_closed());
         if batch.is_empty() {
             continue;
         }
         let count = batch.len() as u32;
         // The join's time decides whether it opens the sale; a batch is stamped when
         // its store call starts.
-        let result = store.join(&event, count, clock.now_ms()).await;
+        let floor = batch.iter().map(|(floor, _)| *floor).max().unwrap_or(0);
+        let result = store.join(&event, count, clock.now_ms(), floor).await;
         metrics::counter!("breakwater_join_batches_total").increment(1);
         metrics::histogram!("breakwater_join_batch_size").record(f64::from(count));
-        for (offset, reply) in batch.drain(..).enumerate() {
+        for (offset, (_, reply)) in batch.drain(..).enumerate() {
             let _ = reply.send(result.clone().map(|first| first + offset as u64));
         }
     }

@@ -196,7 +196,7 @@ impl Waitroom {
     ) -> Result<Joined, WaitroomError> {
         let line = self.engine.line(event)?;
         let now = self.engine.clock.now_ms();
-        let required_bits = {
+        let (required_bits, floor) = {
             let view = line.view.read();
             self.check_fresh(view.synced_at_ms, now)?;
             if view.replica.settings().closed {
@@ -205,19 +205,23 @@ impl Waitroom {
             if view.replica.is_sold_out() {
                 return Err(WaitroomError::SoldOut);
             }
-            view.replica.settings().join_proof_bits
+            (view.replica.settings().join_proof_bits, view.replica.seq())
         };
         if required_bits > 0 {
             let required_bits = self.engine.proof_bits(&line, required_bits, now);
             self.spend_proof(event, proof, required_bits, now)?;
         }
         line.join_meter.record(now);
-        let number = line.joins.number().await.map_err(|failure| match failure {
-            JoinFailure::Overloaded => WaitroomError::Overloaded {
-                retry_after_seconds: 1,
-            },
-            JoinFailure::Store(error) => WaitroomError::from_store(error),
-        })?;
+        let number = line
+            .joins
+            .number(floor)
+            .await
+            .map_err(|failure| match failure {
+                JoinFailure::Overloaded => WaitroomError::Overloaded {
+                    retry_after_seconds: 1,
+                },
+                JoinFailure::Store(error) => WaitroomError::from_store(error),
+            })?;
         let (opening_unseen, lineage) = {
             let view = line.view.read();
             let replica = &view.replica;

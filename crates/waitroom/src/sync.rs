@@ -16,6 +16,9 @@ impl Engine {
             let cursor = line.view.read().cursor.clone();
             let max = self.config.sync_batch_max;
             match self.store.sync(&line.id, &cursor, max).await {
+                Ok(SyncOutcome::Changes(batch)) if self.store_fell_behind(line, &batch) => {
+                    return self.rebase(line).await;
+                }
                 Ok(SyncOutcome::Changes(batch)) => {
                     let more = batch.changes.len() >= max;
                     self.apply_batch(line, batch);
@@ -24,6 +27,7 @@ impl Engine {
                     }
                 }
                 Ok(SyncOutcome::Resnapshot) => return self.resnapshot(line).await,
+                Ok(SyncOutcome::Behind) => return self.rebase(line).await,
                 Err(StoreError::StateLost) => return self.restore(line).await,
                 Err(error) => return Err(error),
             }
@@ -58,6 +62,34 @@ impl Engine {
         let view = ReplicaView::from_snapshot(snapshot, line.lottery, self.clock.now_ms());
         *line.view.write() = view;
         Ok(())
+    }
+
+    /// Whether the store's counters went back below what this replica saw of the same
+    /// incarnation: it lost writes, even if new ones took the lost log positions since.
+    fn store_fell_behind(&self, line: &Line, batch: &SyncBatch) -> bool {
+        let view = line.view.read();
+        batch.seq < view.replica.seq() || batch.admitted_total < view.replica.admitted_total()
+    }
+
+    /// The store lost its last writes: replace its line with this replica's state as a
+    /// new incarnation (unless another gateway did first), then follow the store again.
+    /// Numbers continue past a gap, as after a loss, so none a token carries is handed
+    /// out again; everyone the replica knew keeps their fate.
+    async fn rebase(&self, line: &Line) -> Result<(), StoreError> {
+        let (image, incarnation) = {
+            let view = line.view.read();
+            let image = view.replica.restore_image(self.config.restore_gap);
+            (image, view.cursor.incarnation.clone())
+        };
+        let rebased = self
+            .store
+            .rebase(&line.id, &image, self.clock.now_ms(), &incarnation)
+            .await?;
+        if rebased {
+            tracing::warn!(event = %line.id, "line store lost its last writes; rebased it on this gateway's replica");
+            metrics::counter!("breakwater_line_rebases_total").increment(1);
+        }
+        self.resnapshot(line).await
     }
 
     /// The store lost the line: write this replica's state back as a new incarnation

@@ -95,6 +95,11 @@ impl EmbeddedLine {
     }
 
     /// Hands out `count` numbers; returns the first.
+    /// The next number to hand out.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     pub fn join(&mut self, count: u32) -> u64 {
         let first = self.seq;
         self.seq += u64::from(count);
@@ -130,11 +135,11 @@ impl EmbeddedLine {
 
     pub fn sync(&self, cursor: &SyncCursor, max: usize) -> SyncOutcome {
         let oldest_kept = self.log.front().map_or(self.lsn + 1, |(lsn, _)| *lsn);
-        if cursor.incarnation != self.incarnation
-            || cursor.lsn > self.lsn
-            || cursor.lsn + 1 < oldest_kept
-        {
+        if cursor.incarnation != self.incarnation || cursor.lsn + 1 < oldest_kept {
             return SyncOutcome::Resnapshot;
+        }
+        if cursor.lsn > self.lsn {
+            return SyncOutcome::Behind;
         }
         let skip = (cursor.lsn + 1 - oldest_kept) as usize;
         let changes: Vec<LineChange> = self

@@ -345,7 +345,7 @@ async fn breakwater_way(
     let mut first_number = None;
     for first in (0..users).step_by(4096) {
         let count = (users - first).min(4096) as u32;
-        let number = store.join(&event, count, SystemClock.now_ms()).await?;
+        let number = store.join(&event, count, SystemClock.now_ms(), 0).await?;
         first_number.get_or_insert(number);
     }
     let first_number = first_number.unwrap_or(0);

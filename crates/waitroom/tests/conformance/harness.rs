@@ -84,7 +84,7 @@ impl Harness {
         while left > 0 {
             let batch = left.min(4096);
             self.store
-                .join(event, batch as u32, self.clock.now_ms())
+                .join(event, batch as u32, self.clock.now_ms(), 0)
                 .await?;
             left -= batch;
         }
