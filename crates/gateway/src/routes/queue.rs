@@ -1,7 +1,7 @@
 //! The waiting room API: join, status, enter, leave; and the public event info.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use breakwater_line::{Clock, SystemClock};
@@ -9,7 +9,7 @@ use breakwater_waitroom::{QueueStatus, WaitroomError};
 
 use crate::auth::{access_cookie, bearer, cookie, line_cookie, set_cookie};
 use crate::model::{EnterBody, ErrorBody, EventInfo, JoinBody, QueueStatusBody, rfc3339};
-use crate::routes::event_id;
+use crate::routes::{ApiPath, event_id};
 use crate::{ApiError, GatewayState};
 
 /// How long the page keeps a line token cookie.
@@ -24,7 +24,7 @@ fn line_token<'a>(headers: &'a HeaderMap, event: &str) -> Result<&'a str, ApiErr
 
 /// Join the line.
 #[utoipa::path(post, path = "/api/v1/events/{event}/queue", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     responses(
         (status = 201, description = "Joined", body = JoinBody),
         (status = 200, description = "Sold out: nobody joins for nothing; the status says `sold_out` and no token is given", body = QueueStatusBody),
@@ -35,7 +35,7 @@ fn line_token<'a>(headers: &'a HeaderMap, event: &str) -> Result<&'a str, ApiErr
     ))]
 pub async fn join(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
     let joined = match state.room.join(&event).await {
@@ -64,7 +64,7 @@ pub async fn join(
 
 /// Your status in line; every call is also your heartbeat.
 #[utoipa::path(get, path = "/api/v1/events/{event}/queue", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     security(("line_token" = [])),
     responses(
         (status = 200, description = "Status", body = QueueStatusBody),
@@ -75,7 +75,7 @@ pub async fn join(
     ))]
 pub async fn status(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<QueueStatusBody>, ApiError> {
     let event = event_id(&event)?;
@@ -86,7 +86,7 @@ pub async fn status(
 
 /// Claim your admission when `ready`.
 #[utoipa::path(post, path = "/api/v1/events/{event}/queue/enter", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     security(("line_token" = [])),
     responses(
         (status = 200, description = "Entered", body = EnterBody),
@@ -98,7 +98,7 @@ pub async fn status(
     ))]
 pub async fn enter(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
@@ -126,7 +126,7 @@ pub async fn enter(
 
 /// Leave the line (line token), or end your session and free your slot (access token).
 #[utoipa::path(delete, path = "/api/v1/events/{event}/queue", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     security(("line_token" = []), ("access_token" = [])),
     responses(
         (status = 204, description = "Left"),
@@ -136,7 +136,7 @@ pub async fn enter(
     ))]
 pub async fn leave(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let event = event_id(&event)?;
@@ -158,7 +158,7 @@ pub async fn leave(
 
 /// An event's public information.
 #[utoipa::path(get, path = "/api/v1/events/{event}", tag = "events",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     responses(
         (status = 200, description = "The event", body = EventInfo),
         (status = 404, description = "No such event", body = ErrorBody),
@@ -166,7 +166,7 @@ pub async fn leave(
     ))]
 pub async fn event_info(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
 ) -> Result<Json<EventInfo>, ApiError> {
     let event = event_id(&event)?;
     let view = state.room.event(&event)?;
