@@ -466,8 +466,8 @@ mod tests {
             // One byte replaced by any other.
             let mut bytes = token.clone().into_bytes();
             let at = at % bytes.len();
-            prop_assume!(bytes[at] != byte);
-            bytes[at] = byte;
+            // Never the same byte (no rejections, so any case count runs).
+            bytes[at] = if bytes[at] == byte { byte.wrapping_add(1) } else { byte };
             let changed = String::from_utf8_lossy(&bytes);
             prop_assert!(keys().verify_buyer(&changed, None, 0).is_err(), "{} accepted", changed);
             // Cut short, or with anything appended.
@@ -486,7 +486,11 @@ mod tests {
             let at = at % token.len();
             let mut changed = token.clone();
             changed.replace_range(at..at + 1, &c);
-            prop_assume!(changed != token);
+            if changed == token {
+                // The same character: nothing changed (not a rejection, so that a long run
+                // with PROPTEST_CASES does not abort on too many rejects).
+                return Ok(());
+            }
             prop_assert!(keys().verify_line(&changed, "demo").is_err());
         }
     }
