@@ -107,6 +107,13 @@ fn cases(hold: &str) -> Vec<Case> {
     huge_json.extend(vec![b'a'; 70 * 1024]);
     huge_json.extend(b"\"}");
     let long_id = "a".repeat(300);
+    let deep = |prefix: &str| {
+        let mut body = prefix.as_bytes().to_vec();
+        body.extend(vec![b'['; 20_000]);
+        body.extend(vec![b']'; 20_000]);
+        body.push(b'}');
+        body
+    };
     let holds = "/api/v1/events/gig/holds";
     let checkout = format!("/api/v1/holds/{hold}/checkout");
     let mut all = vec![
@@ -162,6 +169,7 @@ fn cases(hold: &str) -> Vec<Case> {
         case("hold: too many", M::POST, holds, Buyer, 422, "invalid_request").key("k10").body(r#"{"quantity":4000000000}"#),
         case("hold: unknown seats", M::POST, holds, Buyer, 422, "unknown_seats").key("k11").body(r#"{"seat_ids":["Z-99999-99999"]}"#),
         case("hold: unknown field", M::POST, holds, Buyer, 422, "invalid_request").key("k12").body(r#"{"quantity":1,"admin":true}"#),
+        case("hold: deeply nested", M::POST, holds, Buyer, 422, "invalid_request").key("k19").body(deep(r#"{"seat_ids":"#)),
         case("hold: empty body", M::POST, holds, Buyer, 400, "invalid_json").key("k13"),
         case("hold: body too large", M::POST, holds, Buyer, 413, "body_too_large").key("k14").body(huge_json.clone()),
         case("checkout: malformed JSON", M::POST, &checkout, Buyer, 400, "invalid_json").key("k15").body("{"),
@@ -187,6 +195,8 @@ fn cases(hold: &str) -> Vec<Case> {
             .body(r#"{"id":"x","name":"X","venue":{"sections":[{"name":"A","price_cents":-100,"capacity":10}]}}"#),
         case("create: huge ticket limit", M::POST, "/admin/v1/events", Admin, 422, "invalid_request").body(r#"{"id":"x","name":"X","ticket_limit_per_buyer":4294967295}"#),
         case("create: existing id", M::POST, "/admin/v1/events", Admin, 409, "event_exists").body(r#"{"id":"gig","name":"Again"}"#),
+        case("create: deeply nested", M::POST, "/admin/v1/events", Admin, 400, "invalid_json").body(deep(r#"{"id":"x","name":"X","venue":"#)),
+        case("patch: deeply nested", M::PATCH, "/admin/v1/events/gig", Admin, 400, "invalid_json").body(deep(r#"{"name":"#)),
         case("create: body too large", M::POST, "/admin/v1/events", Admin, 413, "body_too_large").body(huge),
         case("patch: malformed JSON", M::PATCH, "/admin/v1/events/gig", Admin, 400, "invalid_json").body("{]"),
         case("patch: wrong type", M::PATCH, "/admin/v1/events/gig", Admin, 400, "invalid_json").body(r#"{"paused":"yes"}"#),
