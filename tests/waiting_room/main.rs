@@ -2,6 +2,7 @@
 //! processes on free loopback ports, against real Redis servers.
 
 mod admission_rate;
+mod bad_input;
 mod client_limits;
 mod forwarding;
 mod multi_gateway;

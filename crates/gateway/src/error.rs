@@ -29,7 +29,7 @@ pub enum ApiError {
     #[error("{message}")]
     InvalidPath {
         /// Which parameter.
-        parameter: &'static str,
+        parameter: String,
         /// What is wrong with it.
         message: String,
     },
@@ -50,6 +50,26 @@ pub enum ApiError {
     /// The ticketing backend refused or failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// No route has this path.
+    #[error("no such route")]
+    NoRoute,
+    /// The route exists but does not take this method.
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
+    /// The body is larger than any route takes.
+    #[error("the body is larger than the {limit} bytes any route takes")]
+    BodyTooLarge {
+        /// The largest body taken, in bytes.
+        limit: usize,
+    },
+    /// The request could not be read as HTTP the API takes (what axum or hyper said).
+    #[error("{message}")]
+    BadRequest {
+        /// The status it was refused with (a 4xx).
+        status: StatusCode,
+        /// What is wrong with it.
+        message: String,
+    },
     /// This client has called too often; it may again after the given seconds.
     #[error("too many requests from this client; retry after {retry_after_seconds} s")]
     TooManyRequests {
@@ -81,6 +101,10 @@ impl ApiError {
             Self::Backend(BackendError::Rejected { .. }) => {
                 (StatusCode::BAD_GATEWAY, "backend_rejected", None)
             }
+            Self::NoRoute => (StatusCode::NOT_FOUND, "not_found", None),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
+            Self::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", None),
+            Self::BadRequest { status, .. } => (*status, "bad_request", None),
             Self::TooManyRequests {
                 retry_after_seconds,
             } => (
@@ -180,6 +204,55 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The safety net behind the extractors: an error answer made outside them (axum's own
+/// rejections, the body limit, an unknown method) that is not JSON becomes the API's JSON
+/// error shape, so a client always reads `{error, message}`.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NoRoute,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge {
+            limit: crate::routes::MAX_BODY_BYTES,
+        },
+        _ => ApiError::BadRequest {
+            status,
+            message: if text.is_empty() {
+                status
+                    .canonical_reason()
+                    .unwrap_or("the request was refused")
+                    .to_owned()
+            } else {
+                text
+            },
+        },
+    };
+    let mut reshaped = error.into_response();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was left unread: the connection cannot carry another request.
+        reshaped
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if let Some(value) = retry_after {
+        reshaped.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    reshaped
 }
 
 fn backend_answer(status: u16, body: bytes::Bytes) -> Response {

@@ -10,6 +10,7 @@ mod error;
 mod model;
 mod openapi;
 mod routes;
+pub mod schemas;
 mod state;
 mod stock;
 

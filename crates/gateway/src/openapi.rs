@@ -47,7 +47,7 @@ use crate::routes;
         QueueStatusBody, JoinBody, EnterBody, ErrorBody, EventInfo, ChallengeBody, CreateEventRequest,
         PatchEventRequest, AdminEventBody, StatsBody, VenueSpec, SectionSpec
     )),
-    modifiers(&BearerSchemes)
+    modifiers(&BearerSchemes, &CommonErrors)
 )]
 struct ApiDoc;
 
@@ -70,6 +70,17 @@ impl Modify for BearerSchemes {
                         .build(),
                 ),
             );
+        }
+    }
+}
+
+/// Every operation lists the error answers any route may give.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            crate::schemas::add_common_errors(item);
         }
     }
 }

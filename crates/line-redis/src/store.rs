@@ -3,19 +3,18 @@
 mod reply;
 
 use async_trait::async_trait;
-use breakwater_line::{Bitset, EventId, LineImage, LineSettings, Lineage, Schedule, StockLevel};
+use breakwater_line::{Bitset, EventId, LineImage, LineSettings, Lineage, StockLevel};
 use breakwater_line_store::{
     AdmitRequest, AdmitResult, EnterOutcome, EpochWindow, HeartbeatReport, LineStore, Snapshot,
-    StoreError, SyncBatch, SyncCursor, SyncOutcome,
+    StoreError, SyncCursor, SyncOutcome,
 };
 use redis::{AsyncCommands, FromRedisValue, ScriptInvocation, Value};
 use tokio::sync::OnceCell;
 
-use crate::codec::decode_change;
 use crate::connection::{RedisConnection, RedisOptions, unavailable};
 use crate::keys::{LineKeys, events_key};
 use crate::scripts::Scripts;
-use reply::{Reply, parse_snapshot};
+use reply::{parse_admit, parse_enter, parse_snapshot, parse_sync};
 
 /// Lines kept in Redis or Redis Cluster, shared by any number of gateways.
 pub struct RedisLineStore {
@@ -213,27 +212,7 @@ impl LineStore for RedisLineStore {
                     .arg(max),
             )
             .await?;
-        let mut reply = Reply::array(value)?;
-        let first = reply.next_text()?;
-        match first.as_str() {
-            "RESNAP" => return Ok(SyncOutcome::Resnapshot),
-            "BEHIND" => return Ok(SyncOutcome::Behind),
-            _ => {}
-        }
-        let seq = reply::number(&first)?;
-        let admitted_total = reply.next_number()?;
-        let lsn = reply.next_number()?;
-        let changes = Reply::array(reply.next_value()?)?
-            .texts()?
-            .iter()
-            .map(|text| decode_change(text))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SyncOutcome::Changes(SyncBatch {
-            seq,
-            admitted_total,
-            changes,
-            lsn,
-        }))
+        parse_sync(value)
     }
 
     async fn heartbeat(&self, event: &EventId, report: &HeartbeatReport) -> Result<(), StoreError> {
@@ -307,17 +286,7 @@ impl LineStore for RedisLineStore {
             invocation.arg(*candidate);
         }
         let value: Value = self.run(&invocation).await?;
-        let mut reply = Reply::array(value)?;
-        let schedule = match reply.next_text()?.as_str() {
-            "" => Schedule::Idle,
-            next_slot => Schedule::NextSlotAt(
-                next_slot
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt("pacing state is not a number".into()))?,
-            ),
-        };
-        let admitted = reply.rest_numbers()?;
-        Ok(AdmitResult { admitted, schedule })
+        parse_admit(value)
     }
 
     async fn drop_silent(
@@ -378,16 +347,7 @@ impl LineStore for RedisLineStore {
                     .arg(session_ms),
             )
             .await?;
-        let mut reply = Reply::array(value)?;
-        match reply.next_text()?.as_str() {
-            "OK" => Ok(EnterOutcome::Entered {
-                session_expires_ms: reply.next_number()?,
-            }),
-            "ALREADY" => Ok(EnterOutcome::AlreadyEntered),
-            "NOTREADY" => Ok(EnterOutcome::NotReady),
-            "EXPIRED" => Ok(EnterOutcome::Expired),
-            other => Err(StoreError::Corrupt(format!("enter answered {other:?}"))),
-        }
+        parse_enter(value)
     }
 
     async fn leave(&self, event: &EventId, number: u64) -> Result<(), StoreError> {

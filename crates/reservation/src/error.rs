@@ -128,8 +128,77 @@ impl From<RemoteError> for ApiError {
     }
 }
 
+/// The safety net behind the handlers: an error answer axum made itself (a path
+/// parameter that is not UTF-8, a body past the size limit) is text, not JSON; it becomes
+/// the API's JSON error shape with the same status.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the body is too large".to_owned()),
+        StatusCode::NOT_FOUND => ("not_found", "no such route".to_owned()),
+        _ if text.is_empty() => (
+            "bad_request",
+            status
+                .canonical_reason()
+                .unwrap_or("bad request")
+                .to_owned(),
+        ),
+        _ => ("bad_request", text),
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        answer
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    answer
+}
+
 /// Sends a stored (or fresh) answer.
 pub fn send(response: StoredResponse) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
     (status, Json(response.body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn reshaped(status: StatusCode, text: &'static str) -> (StatusCode, Value) {
+        let response = json_errors((status, text).into_response()).await;
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("a body");
+        (status, serde_json::from_slice(&body).expect("JSON"))
+    }
+
+    #[tokio::test]
+    async fn axum_text_rejections_become_the_json_error_shape() {
+        let (status, body) = reshaped(
+            StatusCode::BAD_REQUEST,
+            "Invalid URL: Invalid UTF-8 in `order`",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "bad_request");
+        assert_eq!(body["message"], "Invalid URL: Invalid UTF-8 in `order`");
+        let (status, body) = reshaped(StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["error"], "body_too_large");
+        let ok = json_errors((StatusCode::OK, "ok").into_response()).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
 }

@@ -28,7 +28,42 @@ pub(crate) fn guarded(
         .load_shed()
         .concurrency_limit(limits.max_in_flight)
         .timeout(limits.request_timeout())
-        .service(router)
+        .service(router.layer(axum::middleware::from_fn_with_state(
+            limits.max_header_bytes,
+            header_bound,
+        )))
+}
+
+/// Refuses a request whose target and headers together are larger than `max` bytes with
+/// 431 and the JSON error shape. hyper's own bound (its read buffer, which may read up to
+/// twice as far before it gives up with a bare 431) stays behind it for larger ones.
+async fn header_bound(
+    axum::extract::State(max): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let size = request.uri().to_string().len()
+        + request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    if size <= max {
+        return next.run(request).await;
+    }
+    let body = serde_json::json!({
+        "error": "headers_too_large",
+        "message": format!("the request line and headers are {size} bytes; at most {max} are read"),
+    });
+    let mut response = (
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        axum::Json(body),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// The answer to a request the stack gave up on.

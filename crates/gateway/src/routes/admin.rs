@@ -1,6 +1,6 @@
 //! The operator's API: events, live settings, pause/resume, statistics and sales.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -13,7 +13,7 @@ use crate::auth::bearer;
 use crate::model::{
     AdminEventBody, CreateEventRequest, ErrorBody, PatchEventRequest, StatsBody, parse_rfc3339,
 };
-use crate::routes::{ApiJson, event_id};
+use crate::routes::{ApiJson, ApiPath, event_id};
 use crate::{ApiError, GatewayState, SaleSettings, VenueSpec};
 
 const DEFAULT_TICKET_LIMIT: u32 = 4;
@@ -40,7 +40,7 @@ async fn require_admin_key(
     }
 }
 
-fn invalid(error: InvalidSetting) -> ApiError {
+pub(crate) fn invalid(error: InvalidSetting) -> ApiError {
     ApiError::InvalidField {
         field: error.field.to_owned(),
         message: error.reason,
@@ -74,9 +74,7 @@ pub async fn create_event(
     state: &GatewayState,
     request: &CreateEventRequest,
 ) -> Result<AdminEventBody, ApiError> {
-    let id = breakwater_line::EventId::parse(&request.id).map_err(invalid)?;
-    let settings = line_settings(request)?;
-    settings.validate().map_err(invalid)?;
+    let (id, settings) = checked_settings(request)?;
     if state.room.event(&id).is_ok() {
         return Err(WaitroomError::EventExists.into());
     }
@@ -98,6 +96,16 @@ pub async fn create_event(
     };
     let view = state.room.create_event(&id, &settings).await?;
     Ok(AdminEventBody::new(&view, sale))
+}
+
+/// The event id and line settings a create asks for, validated (a 422 names the field).
+pub(crate) fn checked_settings(
+    request: &CreateEventRequest,
+) -> Result<(breakwater_line::EventId, LineSettings), ApiError> {
+    let id = breakwater_line::EventId::parse(&request.id).map_err(invalid)?;
+    let settings = line_settings(request)?;
+    settings.validate().map_err(invalid)?;
+    Ok((id, settings))
 }
 
 fn line_settings(request: &CreateEventRequest) -> Result<LineSettings, ApiError> {
@@ -148,7 +156,7 @@ pub async fn list(State(state): State<GatewayState>) -> Json<Vec<AdminEventBody>
 
 /// One event.
 #[utoipa::path(get, path = "/admin/v1/events/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Event id")),
+    params(("id" = String, Path, description = "Event id", example = "demo")),
     security(("admin_key" = [])),
     responses(
         (status = 200, description = "The event", body = AdminEventBody),
@@ -156,7 +164,7 @@ pub async fn list(State(state): State<GatewayState>) -> Json<Vec<AdminEventBody>
     ))]
 pub async fn show(
     State(state): State<GatewayState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AdminEventBody>, ApiError> {
     let view = state.room.event(&event_id(&id)?)?;
     Ok(Json(AdminEventBody::new(&view, None)))
@@ -165,7 +173,7 @@ pub async fn show(
 /// Change an event live: rate, cap, windows, opening time, pause/resume, close, and the
 /// sale's settings.
 #[utoipa::path(patch, path = "/admin/v1/events/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Event id")),
+    params(("id" = String, Path, description = "Event id", example = "demo")),
     request_body = PatchEventRequest,
     security(("admin_key" = [])),
     responses(
@@ -175,7 +183,7 @@ pub async fn show(
     ))]
 pub async fn update(
     State(state): State<GatewayState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<PatchEventRequest>,
 ) -> Result<Json<AdminEventBody>, ApiError> {
     let id = event_id(&id)?;
@@ -195,7 +203,7 @@ pub async fn update(
 
 /// Live statistics of an event's line.
 #[utoipa::path(get, path = "/admin/v1/events/{id}/stats", tag = "admin",
-    params(("id" = String, Path, description = "Event id")),
+    params(("id" = String, Path, description = "Event id", example = "demo")),
     security(("admin_key" = [])),
     responses(
         (status = 200, description = "Statistics", body = StatsBody),
@@ -203,7 +211,7 @@ pub async fn update(
     ))]
 pub async fn stats(
     State(state): State<GatewayState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<StatsBody>, ApiError> {
     let stats = state.room.stats(&event_id(&id)?)?;
     Ok(Json(StatsBody::from(stats)))
@@ -211,16 +219,16 @@ pub async fn stats(
 
 /// An event's sales: seats, holds, orders and revenue, from the ticketing backend.
 #[utoipa::path(get, path = "/admin/v1/events/{id}/sales", tag = "admin",
-    params(("id" = String, Path, description = "Event id")),
+    params(("id" = String, Path, description = "Event id", example = "demo")),
     security(("admin_key" = [])),
     responses(
-        (status = 200, description = "Sales figures: seats_total, available, held, sold, orders_confirmed, orders_pending, orders_failed, orders_refunded, revenue_cents", body = Object),
+        (status = 200, description = "Sales figures: seats_total, available, held, sold, orders_confirmed, orders_pending, orders_failed, orders_refunded, revenue_cents", body = crate::schemas::SalesBody),
         (status = 404, description = "No such event", body = ErrorBody),
         (status = 503, description = "No ticketing backend, or it is unavailable", body = ErrorBody),
     ))]
 pub async fn sales(
     State(state): State<GatewayState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = event_id(&id)?;
     state.room.event(&id)?;

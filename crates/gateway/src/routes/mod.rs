@@ -12,10 +12,11 @@ use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::GatewayState;
+use crate::error::json_errors;
+use crate::{ApiError, GatewayState};
 
 /// Largest request body any route takes.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The gateway's whole HTTP API.
 pub fn router(state: GatewayState) -> Router {
@@ -37,8 +38,11 @@ pub fn router(state: GatewayState) -> Router {
         .merge(buyer_api)
         .nest("/admin/v1", admin::routes(state.clone()))
         .merge(ops::routes())
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::map_response(json_errors))
         .with_state(state)
 }
 
-pub(crate) use extract::{ApiJson, event_id};
+pub(crate) use extract::{ApiJson, ApiPath, event_id};

@@ -1,7 +1,7 @@
 //! The waiting room API: join, status, enter, leave; and the public event info.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use breakwater_line::{Clock, EventState, SystemClock};
@@ -11,7 +11,7 @@ use crate::auth::{access_cookie, bearer, cookie, line_cookie, set_cookie};
 use crate::model::{
     ChallengeBody, EnterBody, ErrorBody, EventInfo, JoinBody, QueueStatusBody, rfc3339,
 };
-use crate::routes::event_id;
+use crate::routes::{ApiPath, event_id};
 use crate::{ApiError, GatewayState};
 
 /// The header a join carries its proof of work in, when the event asks one.
@@ -29,7 +29,7 @@ fn line_token<'a>(headers: &'a HeaderMap, event: &str) -> Result<&'a str, ApiErr
 
 /// Join the line.
 #[utoipa::path(post, path = "/api/v1/events/{event}/queue", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id"),
+    params(("event" = String, Path, description = "Event id", example = "demo"),
            ("Breakwater-Proof" = Option<String>, Header, description = "A solved challenge, when the event asks a proof of work (`join_proof_bits` > 0)")),
     responses(
         (status = 201, description = "Joined", body = JoinBody),
@@ -43,7 +43,7 @@ fn line_token<'a>(headers: &'a HeaderMap, event: &str) -> Result<&'a str, ApiErr
     ))]
 pub async fn join(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
@@ -80,7 +80,7 @@ pub async fn join(
 
 /// Your status in line; every call is also your heartbeat.
 #[utoipa::path(get, path = "/api/v1/events/{event}/queue", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     security(("line_token" = [])),
     responses(
         (status = 200, description = "Status", body = QueueStatusBody),
@@ -91,7 +91,7 @@ pub async fn join(
     ))]
 pub async fn status(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<QueueStatusBody>, ApiError> {
     let event = event_id(&event)?;
@@ -102,7 +102,7 @@ pub async fn status(
 
 /// Claim your admission when `ready`.
 #[utoipa::path(post, path = "/api/v1/events/{event}/queue/enter", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     security(("line_token" = [])),
     responses(
         (status = 200, description = "Entered", body = EnterBody),
@@ -114,7 +114,7 @@ pub async fn status(
     ))]
 pub async fn enter(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
@@ -142,7 +142,7 @@ pub async fn enter(
 
 /// Leave the line (line token), or end your session and free your slot (access token).
 #[utoipa::path(delete, path = "/api/v1/events/{event}/queue", tag = "waiting room",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     security(("line_token" = []), ("access_token" = [])),
     responses(
         (status = 204, description = "Left"),
@@ -152,7 +152,7 @@ pub async fn enter(
     ))]
 pub async fn leave(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let event = event_id(&event)?;
@@ -182,7 +182,7 @@ pub async fn leave(
     ))]
 pub async fn challenge(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
 ) -> Result<(StatusCode, Json<ChallengeBody>), ApiError> {
     let event = event_id(&event)?;
     let challenge = state.room.join_challenge(&event)?;
@@ -196,7 +196,7 @@ pub async fn challenge(
 
 /// An event's public information.
 #[utoipa::path(get, path = "/api/v1/events/{event}", tag = "events",
-    params(("event" = String, Path, description = "Event id")),
+    params(("event" = String, Path, description = "Event id", example = "demo")),
     responses(
         (status = 200, description = "The event", body = EventInfo),
         (status = 404, description = "No such event", body = ErrorBody),
@@ -204,7 +204,7 @@ pub async fn challenge(
     ))]
 pub async fn event_info(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
 ) -> Result<Json<EventInfo>, ApiError> {
     let event = event_id(&event)?;
     let view = state.room.event(&event)?;

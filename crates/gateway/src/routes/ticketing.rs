@@ -10,7 +10,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use breakwater_ticketing::is_valid_resource_id;
 use breakwater_tokens::AccessToken;
 
 use crate::auth::{access_cookie, bearer, cookie, cookies_with_prefix};
-use crate::routes::event_id;
+use crate::routes::{ApiPath, event_id};
 use crate::{ApiError, GatewayState};
 
 /// The ticketing routes.
@@ -50,7 +50,7 @@ struct Call {
 
 async fn seat_map(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let event = event_id(&event)?;
@@ -61,7 +61,7 @@ async fn seat_map(
 
 async fn hold(
     State(state): State<GatewayState>,
-    Path(event): Path<String>,
+    ApiPath(event): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -73,7 +73,7 @@ async fn hold(
 
 async fn show_hold(
     State(state): State<GatewayState>,
-    Path(hold): Path<String>,
+    ApiPath(hold): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let path = format!("/api/v1/holds/{}", resource(&hold, "hold")?);
@@ -82,7 +82,7 @@ async fn show_hold(
 
 async fn release_hold(
     State(state): State<GatewayState>,
-    Path(hold): Path<String>,
+    ApiPath(hold): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let path = format!("/api/v1/holds/{}", resource(&hold, "hold")?);
@@ -95,7 +95,7 @@ async fn release_hold(
 /// in line at once.
 async fn checkout(
     State(state): State<GatewayState>,
-    Path(hold): Path<String>,
+    ApiPath(hold): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -127,7 +127,7 @@ async fn orders(
 
 async fn show_order(
     State(state): State<GatewayState>,
-    Path(order): Path<String>,
+    ApiPath(order): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let path = format!("/api/v1/orders/{}", resource(&order, "order")?);
@@ -235,13 +235,17 @@ async fn forward(
 #[allow(dead_code)]
 pub(crate) mod docs {
     use crate::model::ErrorBody;
+    use crate::schemas::{
+        CheckoutRequest, HoldBody, HoldRequest, OrderBody, OrdersBody, PendingCheckoutBody,
+        SeatMapBody, SeatsUnavailableBody,
+    };
 
     /// The event's seat map with live availability.
     #[utoipa::path(get, path = "/api/v1/events/{event}/seats", tag = "ticketing",
-        params(("event" = String, Path, description = "Event id")),
+        params(("event" = String, Path, description = "Event id", example = "demo")),
         security(("access_token" = [])),
         responses(
-            (status = 200, description = "Sections with rows of seats (available | held | sold), or `available` for general admission", body = Object),
+            (status = 200, description = "Sections with rows of seats (available | held | sold), or `available` for general admission", body = SeatMapBody),
             (status = 401, description = "Missing, forged or expired access token", body = ErrorBody),
             (status = 403, description = "Access token of another event", body = ErrorBody),
             (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
@@ -250,14 +254,14 @@ pub(crate) mod docs {
 
     /// Hold chosen seats (`{seat_ids}`) or the best adjacent (`{quantity, section_id?}`).
     #[utoipa::path(post, path = "/api/v1/events/{event}/holds", tag = "ticketing",
-        params(("event" = String, Path, description = "Event id"),
+        params(("event" = String, Path, description = "Event id", example = "demo"),
                ("Idempotency-Key" = String, Header, description = "Required; a retry with the same key returns the first answer")),
-        request_body = Object,
+        request_body = HoldRequest,
         security(("access_token" = [])),
         responses(
-            (status = 201, description = "Held: seats, total_cents, currency, expires_at", body = Object),
+            (status = 201, description = "Held: seats, total_cents, currency, expires_at", body = HoldBody),
             (status = 403, description = "session_ended: the buyer left, their order was confirmed, or the session ran out; the token may only read orders", body = ErrorBody),
-            (status = 409, description = "seats_unavailable, with seat_ids; nothing is held", body = Object),
+            (status = 409, description = "seats_unavailable, with seat_ids; nothing is held", body = SeatsUnavailableBody),
             (status = 422, description = "Over the per-buyer ticket limit, or the same key with another body", body = ErrorBody),
             (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
@@ -268,7 +272,7 @@ pub(crate) mod docs {
         params(("hold" = String, Path, description = "Hold id")),
         security(("access_token" = [])),
         responses(
-            (status = 200, description = "The hold", body = Object),
+            (status = 200, description = "The hold", body = HoldBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
             (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
@@ -280,7 +284,7 @@ pub(crate) mod docs {
                ("Idempotency-Key" = String, Header, description = "Required")),
         security(("access_token" = [])),
         responses(
-            (status = 200, description = "Released", body = Object),
+            (status = 200, description = "Released", body = HoldBody),
             (status = 403, description = "session_ended", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
             (status = 409, description = "hold_checked_out (a checkout began first; `order_id` names its order) or hold_not_active; nothing is released", body = ErrorBody),
@@ -292,11 +296,11 @@ pub(crate) mod docs {
     #[utoipa::path(post, path = "/api/v1/holds/{hold}/checkout", tag = "ticketing",
         params(("hold" = String, Path, description = "Hold id"),
                ("Idempotency-Key" = String, Header, description = "Required")),
-        request_body = Object,
+        request_body = CheckoutRequest,
         security(("access_token" = [])),
         responses(
-            (status = 201, description = "Paid: the confirmed order", body = Object),
-            (status = 202, description = "The provider has not answered yet: the order is pending and settles by itself", body = Object),
+            (status = 201, description = "Paid: the confirmed order", body = OrderBody),
+            (status = 202, description = "The provider has not answered yet: the order is pending and settles by itself", body = PendingCheckoutBody),
             (status = 402, description = "payment_declined; the hold is released and nothing captured", body = ErrorBody),
             (status = 403, description = "session_ended", body = ErrorBody),
             (status = 404, description = "No such hold of this buyer", body = ErrorBody),
@@ -309,7 +313,7 @@ pub(crate) mod docs {
     #[utoipa::path(get, path = "/api/v1/orders", tag = "ticketing",
         security(("access_token" = [])),
         responses(
-            (status = 200, description = "Orders", body = Object),
+            (status = 200, description = "Orders", body = OrdersBody),
             (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]
     pub fn orders() {}
@@ -319,7 +323,7 @@ pub(crate) mod docs {
         params(("order" = String, Path, description = "Order id")),
         security(("access_token" = [])),
         responses(
-            (status = 200, description = "The order: id, event, seats, total_cents, currency, status", body = Object),
+            (status = 200, description = "The order: id, event, seats, total_cents, currency, status", body = OrderBody),
             (status = 404, description = "No such order of this buyer", body = ErrorBody),
             (status = 429, description = "This client is past its limit; retry after Retry-After", body = ErrorBody),
         ))]

@@ -300,3 +300,46 @@ pub async fn sales(
         "revenue_cents": totals.revenue_cents,
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::input::arbitrary::{body, refused_clearly};
+
+    proptest! {
+        #[test]
+        fn any_event_body_is_a_sale_or_refused_clearly(bytes in body()) {
+            let checked = input::json::<PutEventBody>(&Bytes::from(bytes)).and_then(|body| {
+                check_settings(
+                    Some(&body.name),
+                    Some(&body.currency),
+                    Some(body.ticket_limit_per_buyer),
+                    Some(body.hold_seconds),
+                )?;
+                let seats = body.venue.validate().map_err(invalid_venue)?.total_units();
+                let _ = venue_sections(&body.venue);
+                Ok(body.into_settings("gig".into(), seats))
+            });
+            if let Err(error) = checked {
+                refused_clearly(error)?;
+            }
+        }
+
+        #[test]
+        fn any_event_patch_is_checked_or_refused_clearly(bytes in body()) {
+            let checked = input::json::<EventPatch>(&Bytes::from(bytes)).and_then(|patch| {
+                check_settings(
+                    patch.name.as_deref(),
+                    patch.currency.as_deref(),
+                    patch.ticket_limit_per_buyer,
+                    patch.hold_seconds,
+                )
+            });
+            if let Err(error) = checked {
+                refused_clearly(error)?;
+            }
+        }
+    }
+}

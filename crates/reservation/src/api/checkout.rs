@@ -131,3 +131,25 @@ fn answer(order: &OrderRecord) -> StoredResponse {
         .into_stored(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::input::arbitrary::{body, refused_clearly};
+
+    proptest! {
+        #[test]
+        fn any_checkout_body_names_a_method_or_is_refused_clearly(bytes in body()) {
+            let parsed = input::json::<CheckoutBody>(&Bytes::from(bytes)).and_then(|body| {
+                PaymentMethod::parse(&body.payment_method).map_err(|error| {
+                    ApiError::unprocessable("invalid_payment_method", error.to_string())
+                })
+            });
+            if let Err(error) = parsed {
+                refused_clearly(error)?;
+            }
+        }
+    }
+}

@@ -513,3 +513,24 @@ pub async fn release(
         state.store.complete_request(&buyer, &key, answer).await?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::input::arbitrary::{body, refused_clearly};
+
+    proptest! {
+        #[test]
+        fn any_hold_body_is_canonical_or_refused_clearly(bytes in body()) {
+            match input::json::<HoldBody>(&Bytes::from(bytes)).and_then(canonical) {
+                Ok((canonical, count)) => {
+                    prop_assert!((1..=MAX_QUANTITY).contains(&count));
+                    prop_assert!(canonical.is_object());
+                }
+                Err(error) => refused_clearly(error)?,
+            }
+        }
+    }
+}

@@ -65,3 +65,79 @@ pub fn not_found(what: &'static str) -> ApiError {
         _ => ApiError::not_found("hold_not_found", "no such hold"),
     }
 }
+
+/// Arbitrary request bodies for the property tests of every body this API takes.
+#[cfg(test)]
+pub(crate) mod arbitrary {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use crate::error::ApiError;
+
+    /// Field names the bodies know, and some they do not.
+    const KEYS: &[&str] = &[
+        "seat_ids",
+        "quantity",
+        "section_id",
+        "price_cents",
+        "total_cents",
+        "currency",
+        "payment_method",
+        "name",
+        "ticket_limit_per_buyer",
+        "hold_seconds",
+        "venue",
+        "sections",
+        "rows",
+        "seats_per_row",
+        "capacity",
+        "x",
+    ];
+
+    /// Any JSON value, objects keyed mostly by the bodies' own field names.
+    pub fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (0u64..12).prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+            "[A-Z]{1,2}-[0-9]{1,3}-[0-9]{1,3}".prop_map(Value::from),
+            prop_oneof![Just("card"), Just("USD"), Just("A"), Just("")].prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            4 => proptest::sample::select(KEYS).prop_map(str::to_owned),
+                            1 => "\\PC{0,6}",
+                        ],
+                        inner,
+                    ),
+                    0..8,
+                )
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A body: mostly JSON, sometimes any bytes.
+    pub fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            4 => json_value().prop_map(|value| serde_json::to_vec(&value).unwrap_or_default()),
+            1 => proptest::collection::vec(any::<u8>(), 0..128),
+        ]
+    }
+
+    /// A refusal must be a 4xx: bad input is never the server's failure.
+    pub fn refused_clearly(error: ApiError) -> Result<(), TestCaseError> {
+        let stored = error.into_stored();
+        prop_assert!((400..500).contains(&stored.status), "{}", stored.status);
+        prop_assert!(stored.body["error"].is_string() && stored.body["message"].is_string());
+        Ok(())
+    }
+}

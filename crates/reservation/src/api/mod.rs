@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::middleware::map_response(crate::error::json_errors))
         .with_state(state)
 }
 
