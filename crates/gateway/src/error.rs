@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use breakwater_serving::PlainError;
 use breakwater_tokens::TokenError;
 use breakwater_waitroom::WaitroomError;
 use serde_json::{Value, json};
@@ -210,49 +211,22 @@ impl IntoResponse for ApiError {
 /// rejections, the body limit, an unknown method) that is not JSON becomes the API's JSON
 /// error shape, so a client always reads `{error, message}`.
 pub async fn json_errors(response: Response) -> Response {
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-    let text = axum::body::to_bytes(response.into_body(), 4096)
-        .await
-        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
-        .unwrap_or_default();
-    let error = match status {
+    let plain = match PlainError::from_response(response).await {
+        Ok(plain) => plain,
+        Err(response) => return response,
+    };
+    let error = match plain.status {
         StatusCode::NOT_FOUND => ApiError::NoRoute,
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge {
             limit: crate::routes::MAX_BODY_BYTES,
         },
-        _ => ApiError::BadRequest {
+        status => ApiError::BadRequest {
             status,
-            message: if text.is_empty() {
-                status
-                    .canonical_reason()
-                    .unwrap_or("the request was refused")
-                    .to_owned()
-            } else {
-                text
-            },
+            message: plain.message(),
         },
     };
-    let mut reshaped = error.into_response();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        // The body was left unread: the connection cannot carry another request.
-        reshaped
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    if let Some(value) = retry_after {
-        reshaped.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    reshaped
+    plain.finish(error.into_response())
 }
 
 fn backend_answer(status: u16, body: bytes::Bytes) -> Response {

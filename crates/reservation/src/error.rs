@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use breakwater_serving::PlainError;
 use serde_json::{Map, Value};
 
 use crate::clients::RemoteError;
@@ -132,38 +133,17 @@ impl From<RemoteError> for ApiError {
 /// parameter that is not UTF-8, a body past the size limit) is text, not JSON; it becomes
 /// the API's JSON error shape with the same status.
 pub async fn json_errors(response: Response) -> Response {
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let text = axum::body::to_bytes(response.into_body(), 4096)
-        .await
-        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
-        .unwrap_or_default();
-    let (code, message) = match status {
+    let plain = match PlainError::from_response(response).await {
+        Ok(plain) => plain,
+        Err(response) => return response,
+    };
+    let (code, message) = match plain.status {
         StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the body is too large".to_owned()),
         StatusCode::NOT_FOUND => ("not_found", "no such route".to_owned()),
-        _ if text.is_empty() => (
-            "bad_request",
-            status
-                .canonical_reason()
-                .unwrap_or("bad request")
-                .to_owned(),
-        ),
-        _ => ("bad_request", text),
+        _ => ("bad_request", plain.message()),
     };
-    let mut answer = ApiError::new(status, code, message).into_response();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        answer
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    answer
+    let answer = ApiError::new(plain.status, code, message).into_response();
+    plain.finish(answer)
 }
 
 /// Sends a stored (or fresh) answer.

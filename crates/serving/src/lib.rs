@@ -13,6 +13,7 @@
 
 mod guard;
 mod limits;
+mod plain_error;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -32,6 +33,7 @@ use tokio::sync::Semaphore;
 use tower::{Service, ServiceExt};
 
 pub use limits::{InvalidLimit, Limits};
+pub use plain_error::PlainError;
 
 /// How long to wait before accepting again after `accept` failed (out of file
 /// descriptors, say), rather than spinning.
