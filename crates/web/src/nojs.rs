@@ -68,30 +68,34 @@ pub async fn join(State(api): State<Api>, Path(event): Path<String>, browser: Br
 /// The event asks a proof of work, which only the page's script can do.
 fn needs_javascript(headers: &HeaderMap, event: &str) -> Response {
     let lang = i18n::choose(headers, None).0;
-    let main = format!(
-        "<h1>{}</h1><p>{}</p><p><a href=\"/events/{}\">{}</a></p>",
-        tr(lang, "try_again"),
-        tr(lang, "needs_js_proof"),
-        esc(event),
-        tr(lang, "back_to_event"),
-    );
-    let mut page = page(headers, None, raw(lang, "try_again"), main);
-    page.status = StatusCode::PRECONDITION_REQUIRED;
-    page.into_response()
+    let status = StatusCode::PRECONDITION_REQUIRED;
+    try_again(headers, event, tr(lang, "needs_js_proof"), status, None)
 }
 
 fn problem(headers: &HeaderMap, event: &str, answer: &Answer) -> Response {
+    let message = esc(answer.text("message"));
+    let refresh = answer.retry_after.unwrap_or(5).clamp(1, 60);
+    try_again(headers, event, message, answer.status, Some(refresh))
+}
+
+/// A page saying why the buyer should try again, with `message` (HTML) and a way back.
+fn try_again(
+    headers: &HeaderMap,
+    event: &str,
+    message: impl std::fmt::Display,
+    status: StatusCode,
+    refresh_seconds: Option<u64>,
+) -> Response {
     let lang = i18n::choose(headers, None).0;
     let main = format!(
-        "<h1>{}</h1><p>{}</p><p><a href=\"/events/{}\">{}</a></p>",
+        "<h1>{}</h1><p>{message}</p><p><a href=\"/events/{}\">{}</a></p>",
         tr(lang, "try_again"),
-        esc(answer.text("message")),
         esc(event),
         tr(lang, "back_to_event"),
     );
     let mut page = page(headers, None, raw(lang, "try_again"), main);
-    page.status = answer.status;
-    page.refresh_seconds = Some(answer.retry_after.unwrap_or(5).clamp(1, 60));
+    page.status = status;
+    page.refresh_seconds = refresh_seconds;
     page.into_response()
 }
 
