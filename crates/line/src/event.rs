@@ -106,6 +106,9 @@ pub const MAX_JOIN_PROOF_BITS: u8 = 28;
 
 /// Upper bounds that keep arithmetic and memory sane; generous for any real sale.
 const MAX_RATE: f64 = 1_000_000.0;
+/// Slowest admission rate: one buyer per 1,000 s. Below it the wait estimates run to
+/// centuries and mean nothing; a line that should admit nobody is paused instead.
+const MIN_RATE: f64 = 0.001;
 const MAX_SECONDS: u32 = 7 * 24 * 3600;
 const MAX_ACTIVE: u32 = 10_000_000;
 
@@ -139,10 +142,12 @@ impl LineSettings {
             ));
         }
         let rate = self.admission_rate_per_second;
-        if !rate.is_finite() || rate <= 0.0 || rate > MAX_RATE {
+        if !(MIN_RATE..=MAX_RATE).contains(&rate) {
             return Err(InvalidSetting::new(
                 "admission_rate_per_second",
-                format!("must be a number above 0 and at most {MAX_RATE}"),
+                format!(
+                    "must be a number from {MIN_RATE} to {MAX_RATE} (pause the line to admit nobody)"
+                ),
             ));
         }
         if self.max_active_users == 0 || self.max_active_users > MAX_ACTIVE {
@@ -244,12 +249,15 @@ mod tests {
     fn defaults_are_valid_and_bad_fields_are_named() {
         let good = LineSettings::with_defaults("Demo", 0);
         assert_eq!(good.validate(), Ok(()));
-        let mut bad = good.clone();
-        bad.admission_rate_per_second = f64::NAN;
-        assert_eq!(
-            bad.validate().unwrap_err().field,
-            "admission_rate_per_second"
-        );
+        for rate in [f64::NAN, 0.0, 1e-300, 0.000_9, 1_000_001.0] {
+            let mut bad = good.clone();
+            bad.admission_rate_per_second = rate;
+            let refused = bad.validate().map_err(|invalid| invalid.field);
+            assert_eq!(refused, Err("admission_rate_per_second"), "{rate}");
+        }
+        let mut slowest = good.clone();
+        slowest.admission_rate_per_second = 0.001;
+        assert_eq!(slowest.validate(), Ok(()));
         let mut bad = good.clone();
         bad.heartbeat_timeout_seconds = 1;
         assert_eq!(
