@@ -142,10 +142,30 @@ async fn sale_resumes_with_every_place_kept(
     gateway: &Breakwater,
     tokens: &[String],
 ) -> anyhow::Result<()> {
+    // Paused while the places are read one by one, so no admission moves the line
+    // between two polls. The pause follows every earlier admission in the change log,
+    // so once this gateway's replica shows it, it has seen them all.
+    gateway
+        .patch_event("freeze", json!({"paused": true}))
+        .await?;
+    eventually(
+        Duration::from_secs(10),
+        "the replica to see the pause",
+        || async {
+            let (_, info) = gateway
+                .call(reqwest::Method::GET, "/api/v1/events/freeze", None, None)
+                .await?;
+            Ok((info["state"] == "paused").then_some(()))
+        },
+    )
+    .await?;
     let admitted = gateway.stats("freeze").await?["admitted_total"]
         .as_u64()
         .unwrap_or(0);
     assert_everyone_kept_their_place(gateway, tokens).await?;
+    gateway
+        .patch_event("freeze", json!({"paused": false}))
+        .await?;
     eventually(Duration::from_secs(10), "admissions to resume", || async {
         let stats = gateway.stats("freeze").await?;
         Ok((stats["admitted_total"].as_u64() > Some(admitted)).then_some(()))
